@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""kiln's test moto server: `python3 -m moto.server` plus two things the amazon-ebs tests need.
+
+usage: server.py HOST PORT CALL_LOG
+
+1. Real EC2 accepts a RunInstances block-device mapping for the image's root device that names
+   neither a size nor a snapshot (it inherits both from the image); moto 5.2.1 answers
+   "MissingParameter: ... size or snapshotId". We fill in the image's root snapshot before
+   moto validates the mapping.
+2. Every request is appended to CALL_LOG as one JSON line {"action", "ua", "status"} so that a
+   test can count the EC2 calls a build made (the user agent tells kiln's calls from the fake
+   cloud-init's).
+"""
+import io
+import json
+import sys
+import threading
+import urllib.parse
+
+from moto.ec2.responses import instances as ec2_instances
+from moto.server import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import run_simple
+
+_local = threading.local()
+_check_mapping = ec2_instances.InstanceResponse._validate_block_device_mapping
+_parse_mappings = ec2_instances.InstanceResponse._parse_block_device_mapping
+
+
+def _image_root(response):
+    image_id = response._get_param("ImageId")
+    if not image_id:
+        return None
+    try:
+        image = response.ec2_backend.describe_images(ami_ids=[image_id])[0]
+        return image.root_device_name, image.block_device_mappings[0]["Ebs"]["SnapshotId"]
+    except Exception:  # unknown image: moto reports it its own way
+        return None
+
+
+def _bare_root_mapping(mapping, root):
+    ebs = mapping.get("Ebs")
+    return (root is not None and ebs is not None and "NoDevice" not in mapping
+            and mapping.get("DeviceName") == root[0]
+            and not ebs.get("VolumeSize") and not ebs.get("SnapshotId"))
+
+
+def _validate(mapping):
+    if _bare_root_mapping(mapping, getattr(_local, "root", None)):
+        return None
+    return _check_mapping(mapping)
+
+
+def _parse(self):
+    _local.root = _image_root(self)
+    try:
+        mappings = _parse_mappings(self)
+        for m in mappings:
+            if _bare_root_mapping(m, _local.root):
+                m["Ebs"]["SnapshotId"] = _local.root[1]
+        return mappings
+    finally:
+        _local.root = None
+
+
+ec2_instances.InstanceResponse._validate_block_device_mapping = staticmethod(_validate)
+ec2_instances.InstanceResponse._parse_block_device_mapping = _parse
+
+
+class CallLog:
+    def __init__(self, app, path):
+        self.app = app
+        self.path = path
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        params = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        try:
+            params.update(urllib.parse.parse_qs(body.decode("utf-8")))
+        except UnicodeDecodeError:
+            pass
+        action = (params.get("Action") or [""])[0]
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        record = {"action": action or target, "ua": environ.get("HTTP_USER_AGENT", "")}
+
+        def start(status, headers, exc_info=None):
+            record["status"] = int(status.split()[0])
+            return start_response(status, headers, exc_info)
+
+        result = self.app(environ, start)
+        with self.lock, open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+        return result
+
+
+def main():
+    host, port, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    app = DomainDispatcherApplication(create_backend_app)
+    run_simple(host, port, CallLog(app, log), threaded=True)
+
+
+if __name__ == "__main__":
+    main()
