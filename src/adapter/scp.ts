@@ -1,0 +1,248 @@
+/**
+ * The legacy scp protocol (`scp -t` sink, `scp -f` source) as spoken by OpenSSH's scp over an exec
+ * channel, translated into uploads/downloads on a target (the build's Communicator). No network here:
+ * bytes come in on a Readable, responses go out on a Writable, so tests drive it with PassThroughs.
+ *
+ * Wire format (one record per line, each answered with a status byte: 0 ok, 1 warning, 2 fatal,
+ * the latter two followed by a message line):
+ *   C<mode> <size> <name>\n  <size bytes> \0     a file
+ *   T<mtime> 0 <atime> 0\n                       times of the next C/D record (with -p)
+ *   D<mode> 0 <name>\n … E\n                     a directory and its end (with -r)
+ */
+import { once } from 'node:events';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { posix } from 'node:path';
+import type { FileInfo } from '../core/types.js';
+import { ByteReader } from './byte-reader.js';
+import { shellSplit } from './shellwords.js';
+
+/** A parsed `scp -t …` / `scp -f …` command line. */
+export interface ScpCommand {
+  direction: 'sink' | 'source';
+  recursive: boolean;
+  preserveTimes: boolean;
+  /** `-d`: the target must be a directory. */
+  targetIsDir: boolean;
+  paths: string[];
+}
+
+/** What the scp emulation transfers to and from. */
+export interface ScpTarget {
+  upload(path: string, data: Readable, info: FileInfo): Promise<void>;
+  download(path: string): Promise<{ data: Buffer; mode?: number; mtime?: Date }>;
+  isDir(path: string): Promise<boolean>;
+  mkdir(path: string, mode: number): Promise<void>;
+}
+
+/**
+ * Recognises the commands OpenSSH's scp runs remotely: `scp [-v] [-r] [-p] [-d] -t|-f [--] path…`.
+ * Returns undefined for anything else (which is then executed as an ordinary command).
+ */
+export function parseScpCommand(command: string): ScpCommand | undefined {
+  if (!command.startsWith('scp ')) return undefined;
+  const words = shellSplit(command);
+  if (!words || words[0] !== 'scp') return undefined;
+  const flags = new Set<string>();
+  let i = 1;
+  for (; i < words.length; i++) {
+    const w = words[i];
+    if (w === '--') {
+      i++;
+      break;
+    }
+    if (!w.startsWith('-') || w === '-') break;
+    for (const ch of w.slice(1)) flags.add(ch);
+  }
+  const sink = flags.has('t');
+  const source = flags.has('f');
+  if (sink === source) return undefined;
+  const paths = words.slice(i);
+  if (!paths.length) return undefined;
+  return {
+    direction: sink ? 'sink' : 'source',
+    recursive: flags.has('r'),
+    preserveTimes: flags.has('p'),
+    targetIsDir: flags.has('d'),
+    paths,
+  };
+}
+
+class ScpError extends Error {}
+
+const OK = Buffer.from([0]);
+
+async function send(out: Writable, data: Buffer | string): Promise<void> {
+  if (!out.write(data)) await once(out, 'drain');
+}
+
+async function fatal(out: Writable, msg: string): Promise<void> {
+  await send(out, Buffer.concat([Buffer.from([2]), Buffer.from(`scp: ${msg}\n`)]));
+}
+
+/** Reads a status byte from the peer; throws on a fatal one, returns the warning text on a warning. */
+async function readAck(r: ByteReader): Promise<string | undefined> {
+  const b = await r.byte();
+  if (b === undefined) throw new ScpError('connection closed while waiting for acknowledgement');
+  if (b === 0) return undefined;
+  const line = (await r.line()) ?? '';
+  if (b === 1) return line;
+  throw new ScpError(line.replace(/^scp: /, ''));
+}
+
+function parseRecord(line: string): { mode: number; size: number; name: string } {
+  const m = /^([0-7]{3,5}) (\d+) (.+)$/.exec(line);
+  if (!m) throw new ScpError(`protocol error: bad record ${JSON.stringify(line)}`);
+  const name = m[3];
+  if (name === '.' || name === '..' || name.includes('/')) {
+    throw new ScpError(`protocol error: unexpected filename: ${name}`);
+  }
+  return { mode: parseInt(m[1], 8), size: Number(m[2]), name };
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Receives files (`scp -t target`). Resolves with the exit status scp would have: 0 or 1.
+ */
+export async function scpSink(input: Readable, out: Writable, cmd: ScpCommand, target: ScpTarget): Promise<number> {
+  const r = new ByteReader(input);
+  const root = cmd.paths[0];
+  const dirs: string[] = [];
+  let times: { mtime: Date } | undefined;
+  let rootIsDir: boolean | undefined = cmd.targetIsDir ? true : undefined;
+
+  const destFor = async (name: string): Promise<string> => {
+    if (dirs.length) return posix.join(dirs[dirs.length - 1], name);
+    if (rootIsDir === undefined) rootIsDir = root.endsWith('/') || (await target.isDir(root));
+    return rootIsDir ? posix.join(root, name) : root;
+  };
+
+  try {
+    await send(out, OK);
+    for (;;) {
+      const kind = await r.byte();
+      if (kind === undefined) return 0;
+      const rest = (await r.line()) ?? '';
+      switch (String.fromCharCode(kind)) {
+        case 'T': {
+          const m = /^(\d+) \d+ (\d+) \d+$/.exec(rest);
+          if (!m) throw new ScpError('protocol error: mtime.sec not delimited');
+          times = { mtime: new Date(Number(m[1]) * 1000) };
+          await send(out, OK);
+          break;
+        }
+        case 'D': {
+          const rec = parseRecord(rest);
+          const path = await destFor(rec.name);
+          await target.mkdir(path, rec.mode);
+          dirs.push(path);
+          times = undefined;
+          await send(out, OK);
+          break;
+        }
+        case 'E':
+          if (!dirs.length) throw new ScpError('protocol error: unexpected <newline>');
+          dirs.pop();
+          await send(out, OK);
+          break;
+        case 'C': {
+          const rec = parseRecord(rest);
+          const path = await destFor(rec.name);
+          const info: FileInfo = { mode: rec.mode, size: rec.size, mtime: times?.mtime };
+          times = undefined;
+          await receiveFile(r, out, path, rec.size, info, target);
+          break;
+        }
+        case '\x01':
+          break; // a warning from the client: keep going
+        case '\x02':
+          return 1;
+        default:
+          throw new ScpError(`protocol error: expected control record`);
+      }
+    }
+  } catch (err) {
+    await fatal(out, message(err)).catch(() => undefined);
+    return 1;
+  } finally {
+    await r.close();
+  }
+}
+
+async function receiveFile(
+  r: ByteReader,
+  out: Writable,
+  path: string,
+  size: number,
+  info: FileInfo,
+  target: ScpTarget,
+): Promise<void> {
+  const body = new PassThrough({ highWaterMark: 256 * 1024 });
+  let failure: unknown;
+  const uploaded = target.upload(path, body, info).catch((err: unknown) => {
+    failure = err;
+    body.resume(); // keep accepting bytes so the client can finish sending
+  });
+  await send(out, OK);
+  for await (const chunk of r.exactly(size)) {
+    if (failure === undefined && !body.write(chunk)) {
+      await Promise.race([once(body, 'drain'), uploaded]);
+    }
+  }
+  body.end();
+  const b = await r.byte(); // the client's end-of-data status
+  if (b !== 0) throw new ScpError('protocol error: file data not terminated');
+  await uploaded;
+  if (failure !== undefined) throw new ScpError(`${path}: ${message(failure)}`);
+  await send(out, OK);
+}
+
+/**
+ * Sends files (`scp -f path…`). Resolves with scp's exit status: 0, or 1 when some file failed.
+ */
+export async function scpSource(
+  input: Readable,
+  out: Writable,
+  cmd: ScpCommand,
+  target: ScpTarget,
+): Promise<number> {
+  const r = new ByteReader(input);
+  let status = 0;
+  try {
+    await readAck(r); // the sink says it is ready
+    for (const path of cmd.paths) {
+      let file: { data: Buffer; mode?: number; mtime?: Date };
+      try {
+        file = await target.download(path);
+      } catch (err) {
+        await send(out, Buffer.concat([Buffer.from([1]), Buffer.from(`scp: ${path}: ${message(err)}\n`)]));
+        status = 1;
+        continue;
+      }
+      if (cmd.preserveTimes) {
+        const t = Math.floor((file.mtime ?? new Date()).getTime() / 1000);
+        await send(out, `T${t} 0 ${t} 0\n`);
+        await readAck(r);
+      }
+      const mode = ((file.mode ?? 0o644) & 0o7777).toString(8).padStart(4, '0');
+      await send(out, `C${mode} ${file.data.length} ${posix.basename(path)}\n`);
+      const warn = await readAck(r);
+      if (warn !== undefined) {
+        status = 1;
+        continue;
+      }
+      await send(out, file.data);
+      await send(out, OK);
+      const warn2 = await readAck(r);
+      if (warn2 !== undefined) status = 1;
+    }
+    return status;
+  } catch (err) {
+    await fatal(out, message(err)).catch(() => undefined);
+    return 1;
+  } finally {
+    await r.close();
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The local SSH server ansible talks to (Packer's "proxy adapter"): listens on 127.0.0.1 only,
+ * accepts exactly one public key (the one-time key made for this run) for one user name, and turns
+ * each session into work on the build's Communicator — exec (stdin/stdout/stderr/exit status), the
+ * legacy scp protocol (scp.ts) and the sftp subsystem (sftp.ts, or a remote sftp-server command).
+ * ssh2 is loaded here, lazily by the provisioner, never on the validate path.
+ */
+import { Writable, type Readable } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import type { Connection, ServerChannel, Server, PublicKey, ParsedKey } from 'ssh2';
+import type { Communicator } from '../core/types.js';
+import { DISCONNECT_EXIT_STATUS } from '../core/types.js';
+import type { Ui } from '../ui/ui.js';
+import { parseScpCommand, scpSink, scpSource, type ScpTarget } from './scp.js';
+import { serveSftp } from './sftp.js';
+import { downloadBuffer, remoteDo, remoteIsDir } from './remote.js';
+import { shellQuote } from './shellwords.js';
+
+export interface AdapterOptions {
+  comm: Communicator;
+  ui: Ui;
+  /** The only user name accepted. */
+  user: string;
+  /** Private host key (OpenSSH or PEM text). */
+  hostKey: string | Buffer;
+  /** The only public key accepted (`<type> <base64> [comment]`). */
+  authorizedKey: string;
+  /** 0 (default): an ephemeral port; otherwise this port or one of the next 9. */
+  port?: number;
+  /**
+   * When set, the sftp subsystem runs this command on the remote machine and pipes the channel to it
+   * (Packer's behaviour); when unset, the proxy answers SFTP itself through the Communicator.
+   */
+  sftpCommand?: string;
+}
+
+export interface Adapter {
+  readonly host: '127.0.0.1';
+  readonly port: number;
+  /** Stops listening, ends every connection and aborts commands still running. */
+  close(): Promise<void>;
+}
+
+/** A Writable that forwards into a channel (with its backpressure) but never ends it. */
+function into(ch: Writable): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (ch.writableEnded || ch.destroyed) return cb();
+      if (ch.write(chunk)) return cb();
+      const done = (): void => {
+        ch.off('drain', done);
+        ch.off('close', done);
+        cb();
+      };
+      ch.on('drain', done);
+      ch.on('close', done);
+    },
+  });
+}
+
+function finish(ch: ServerChannel, code: number): void {
+  if (ch.destroyed || ch.writableEnded) return;
+  ch.exit(code === DISCONNECT_EXIT_STATUS ? 255 : code);
+  ch.end();
+}
+
+function scpTarget(comm: Communicator): ScpTarget {
+  return {
+    upload: (path, data, info) => comm.upload(path, data, info),
+    download: async (path) => ({ data: await downloadBuffer(comm, path) }),
+    isDir: (path) => remoteIsDir(comm, path),
+    mkdir: (path, mode) =>
+      remoteDo(comm, `mkdir -p -m ${(mode & 0o7777).toString(8)} -- ${shellQuote(path)}`, 'mkdir'),
+  };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Starts the proxy. */
+export async function startAdapter(opts: AdapterOptions): Promise<Adapter> {
+  const ssh2 = await import('ssh2');
+  const { comm, ui, user } = opts;
+  const allowed = ssh2.utils.parseKey(opts.authorizedKey);
+  if (allowed instanceof Error || Array.isArray(allowed)) throw new Error('Failed to read public key'); // parity:
+  const allowedKey = allowed as ParsedKey;
+  const allowedBlob = allowedKey.getPublicSSH();
+  const hostKey = ssh2.utils.parseKey(opts.hostKey);
+  if (hostKey instanceof Error) {
+    throw new Error('error creating host signer: Failed to load private host key'); // parity:
+  }
+  const aborter = new AbortController();
+  const connections = new Set<Connection>();
+
+  const server: Server = new ssh2.Server({ hostKeys: [opts.hostKey] }, (conn: Connection) => {
+    connections.add(conn);
+    let ready = false;
+    conn.on('authentication', (ctx) => {
+      if (ctx.method !== 'publickey' || ctx.username !== user) return ctx.reject(['publickey']);
+      const key = ctx.key as PublicKey;
+      if (!Buffer.from(key.data).equals(allowedBlob)) return ctx.reject(['publickey']);
+      if (ctx.signature && ctx.blob && allowedKey.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) {
+        return ctx.reject(['publickey']);
+      }
+      ctx.accept();
+    });
+    conn.on('ready', () => {
+      ready = true;
+      conn.on('session', (acceptSession) => {
+        const session = acceptSession();
+        session.on('pty', (accept) => accept?.()); // accepted and ignored (sudo with requiretty)
+        session.on('env', (accept) => accept?.()); // accepted, not forwarded
+        session.on('exec', (accept, reject, info) => {
+          if (!info.command) return reject?.();
+          const ch = accept();
+          runExec(ch, info.command).catch((err: unknown) => {
+            ui.error(errorText(err));
+            finish(ch, 1);
+          });
+        });
+        session.on('subsystem', (accept, reject, info) => {
+          if (info.name !== 'sftp') {
+            ui.error(`unsupported subsystem requested: ${info.name}`); // parity:
+            return reject?.();
+          }
+          if (opts.sftpCommand) {
+            const ch = accept();
+            runRemote(ch, opts.sftpCommand).catch((err: unknown) => {
+              ui.error(errorText(err));
+              finish(ch, 1);
+            });
+          } else {
+            // Rejected here: the 'sftp' listener below serves it (ssh2 routes to one of the two).
+            reject?.();
+          }
+        });
+        if (!opts.sftpCommand) {
+          session.on('sftp', (accept) => {
+            serveSftp(accept(), comm, (m) => ui.error(m));
+          });
+        }
+      });
+    });
+    conn.on('error', () => undefined);
+    conn.on('close', () => {
+      connections.delete(conn);
+      if (!ready && !aborter.signal.aborted) ui.error('failed to handshake'); // parity:
+    });
+  });
+
+  async function runRemote(ch: ServerChannel, command: string): Promise<void> {
+    const code = await comm.start(
+      { command, stdin: ch as unknown as Readable, stdout: into(ch), stderr: into(ch.stderr) },
+      aborter.signal,
+    );
+    finish(ch, code);
+  }
+
+  async function runExec(ch: ServerChannel, command: string): Promise<void> {
+    const scp = parseScpCommand(command);
+    if (!scp) return runRemote(ch, command);
+    const input = ch as unknown as Readable;
+    const code =
+      scp.direction === 'sink'
+        ? await scpSink(input, ch, scp, scpTarget(comm))
+        : await scpSource(input, ch, scp, scpTarget(comm));
+    finish(ch, code);
+  }
+
+  const port = await listen(server, opts.port ?? 0);
+  return {
+    host: '127.0.0.1',
+    port,
+    async close() {
+      aborter.abort();
+      for (const c of connections) c.end();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function listen(server: Server, first: number): Promise<number> {
+  const ports = first === 0 ? [0] : Array.from({ length: 10 }, (_, i) => first + i);
+  let last: unknown;
+  for (const p of ports) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onError = (err: Error): void => reject(err);
+        server.once('error', onError);
+        server.listen(p, '127.0.0.1', () => {
+          server.off('error', onError);
+          resolve();
+        });
+      });
+      return (server.address() as AddressInfo).port;
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw new Error(`Error setting up SSH proxy connection: ${errorText(last)}`);
+}
