@@ -1,0 +1,203 @@
+/**
+ * The SSH communicator (Packer SDK `sdk-internals/communicator/ssh`): one exec session per command,
+ * exit status 2300218 when the session ends without one, one reconnect when a session cannot be
+ * opened, and file transfer by SCP (default) or SFTP (spec §7.6–7.7).
+ */
+import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { posix, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable, Writable } from 'node:stream';
+import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
+import {
+  DISCONNECT_EXIT_STATUS,
+  type Communicator,
+  type FileInfo,
+  type RemoteCommand,
+} from '../../core/types.js';
+import { ByteReader } from './byte-reader.js';
+import type { SshConnection } from './connect.js';
+import type { SshConnectOptions } from './options.js';
+import { receiveDir, receiveFile, scpTargetDir, sendDir, sendFile, type ScpIo } from './scp.js';
+import { SftpTransfer } from './sftp.js';
+
+const PTY: PseudoTtyOptions = { term: 'xterm', cols: 80, rows: 40, modes: { ECHO: 0, TTY_OP_ISPEED: 14400, TTY_OP_OSPEED: 14400 } };
+
+// parity:
+const SCP_NOT_FOUND = 'SCP failed to start. This usually means that SCP is not\nproperly installed on the remote system.';
+
+export class SshCommunicator implements Communicator {
+  private conn: SshConnection;
+  private forwardAgent: boolean;
+  private sftp: SftpTransfer | undefined;
+
+  constructor(
+    conn: SshConnection,
+    private readonly opts: SshConnectOptions,
+    private readonly reconnect: () => Promise<SshConnection>,
+  ) {
+    this.conn = conn;
+    this.forwardAgent = !opts.disableAgentForwarding && !!(opts.agentSock ?? process.env.SSH_AUTH_SOCK);
+  }
+
+  /** Opens an exec session; on failure reconnects once and tries again (Packer's behaviour). */
+  private async openExec(command: string): Promise<ClientChannel> {
+    try {
+      return await this.execOnce(command);
+    } catch {
+      this.conn.close();
+      this.sftp = undefined;
+      this.conn = await this.reconnect();
+      return this.execOnce(command);
+    }
+  }
+
+  private execOnce(command: string): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      const o: { pty?: PseudoTtyOptions; agentForward?: boolean } = {};
+      if (this.opts.pty) o.pty = PTY;
+      if (this.forwardAgent) o.agentForward = true;
+      this.conn.client.exec(command, o, (err, ch) => {
+        if (err && this.forwardAgent && /agent forwarding/i.test(err.message)) {
+          // The server refuses forwarding: like Packer, carry on without it.
+          this.forwardAgent = false;
+          this.execOnce(command).then(resolve, reject);
+          return;
+        }
+        if (err) reject(err);
+        else resolve(ch);
+      });
+    });
+  }
+
+  async start(cmd: RemoteCommand, signal?: AbortSignal): Promise<number> {
+    signal?.throwIfAborted();
+    const ch = await this.openExec(`${cmd.command}\n`);
+    if (cmd.stdin) cmd.stdin.pipe(ch);
+    else ch.end();
+    ch.on('data', (d: Buffer) => cmd.stdout?.write(d));
+    ch.stderr.on('data', (d: Buffer) => cmd.stderr?.write(d));
+    return waitExit(ch, signal);
+  }
+
+  async upload(remotePath: string, data: Readable | Buffer, info?: FileInfo): Promise<void> {
+    if (this.opts.fileTransferMethod === 'sftp') {
+      return (await this.sftpSession()).upload(remotePath, data, info?.mode);
+    }
+    let size = Buffer.isBuffer(data) ? data.length : info?.size;
+    let spooled: string | undefined;
+    let body = data;
+    if (size === undefined) {
+      // Unknown size: spool to a local temp file first, as Packer does.
+      const dir = await fsp.mkdtemp(join(tmpdir(), 'packer-upload'));
+      spooled = join(dir, 'data');
+      await pipeline(data as Readable, createWriteStream(spooled));
+      size = (await fsp.stat(spooled)).size;
+      body = createReadStream(spooled, { highWaterMark: 1 << 20 });
+    }
+    const name = posix.basename(remotePath);
+    const dir = posix.dirname(remotePath);
+    const mode = info?.mode ?? 0o644;
+    const total = size;
+    try {
+      await this.scp(`scp -vt ${scpTargetDir(dir)}`, (io) => sendFile(io, name, mode, total, body));
+    } finally {
+      if (spooled) await fsp.rm(posix.dirname(spooled), { recursive: true, force: true });
+    }
+  }
+
+  async uploadDir(remoteDir: string, localDir: string, exclude: string[] = []): Promise<void> {
+    if (this.opts.fileTransferMethod === 'sftp') {
+      return (await this.sftpSession()).uploadDir(remoteDir, localDir, exclude);
+    }
+    const wrap = !localDir.endsWith('/');
+    await this.scp(`scp -rvt ${remoteDir}`, (io) => sendDir(io, localDir.replace(/\/+$/, '') || '/', wrap, exclude));
+  }
+
+  async download(remotePath: string, out: Writable): Promise<void> {
+    if (this.opts.fileTransferMethod === 'sftp') {
+      return (await this.sftpSession()).download(remotePath, out);
+    }
+    await this.scp(`scp -vf ${goQuoteIfSpace(remotePath)}`, (io) => receiveFile(io, out));
+  }
+
+  async downloadDir(remoteDir: string, localDir: string, _exclude: string[] = []): Promise<void> {
+    if (this.opts.fileTransferMethod === 'sftp') {
+      return (await this.sftpSession()).downloadDir(remoteDir, localDir);
+    }
+    const unwrap = remoteDir.endsWith('/');
+    await this.scp(`scp -vrf ${goQuoteIfSpace(remoteDir)}`, (io) => receiveDir(io, localDir, unwrap));
+  }
+
+  async close(): Promise<void> {
+    this.sftp?.end();
+    this.sftp = undefined;
+    this.conn.close();
+  }
+
+  /** Runs a remote scp and drives it with `fn`; the remote's stderr becomes part of errors. */
+  private async scp(command: string, fn: (io: ScpIo) => Promise<void>): Promise<void> {
+    const ch = await this.openExec(command);
+    let stderr = '';
+    ch.stderr.on('data', (d: Buffer) => {
+      if (stderr.length < 64 * 1024) stderr += d.toString();
+    });
+    const reader = new ByteReader(ch);
+    const exit = waitExit(ch);
+    let failure: Error | undefined;
+    try {
+      await fn({ input: ch, reader });
+    } catch (err) {
+      failure = err as Error;
+    }
+    ch.end();
+    const status = await exit;
+    if (status === 127) throw new Error(SCP_NOT_FOUND);
+    if (failure) throw failure;
+    if (status !== 0) {
+      const lastLine = stderr.trim().split('\n').filter((l) => !/^(Executing|Sending|Sink|debug\d?:)/.test(l)).pop();
+      throw new Error(`Process exited with status ${status}${lastLine ? `: ${lastLine}` : ''}`);
+    }
+  }
+
+  private async sftpSession(): Promise<SftpTransfer> {
+    if (!this.sftp) {
+      const open = () =>
+        new Promise<SftpTransfer>((resolve, reject) =>
+          this.conn.client.sftp((err, s) => (err ? reject(err) : resolve(new SftpTransfer(s)))),
+        );
+      try {
+        this.sftp = await open();
+      } catch {
+        this.conn.close();
+        this.conn = await this.reconnect();
+        this.sftp = await open();
+      }
+    }
+    return this.sftp;
+  }
+}
+
+/** Exit status of a session; 2300218 when it ended without one (signal, disconnect). */
+function waitExit(ch: ClientChannel, signal?: AbortSignal): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let status: number | undefined;
+    const onAbort = () => {
+      ch.close();
+      reject(signal?.reason instanceof Error ? signal.reason : new Error('interrupted'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    ch.on('exit', (code: number | null) => {
+      if (typeof code === 'number') status = code;
+    });
+    ch.on('close', () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(status ?? DISCONNECT_EXIT_STATUS);
+    });
+  });
+}
+
+/** Go's strconv.Quote for paths containing a space (Packer's scp download quoting). */
+function goQuoteIfSpace(p: string): string {
+  return p.includes(' ') ? JSON.stringify(p) : p;
+}

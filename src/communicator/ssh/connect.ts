@@ -1,0 +1,292 @@
+/**
+ * Opening an SSH connection with ssh2: TCP dial (direct, through a bastion's direct-tcpip channel,
+ * or through a SOCKS5 proxy), the handshake with a 1-minute timeout, and authentication in Packer's
+ * order (agent, public keys, password + keyboard-interactive). Host keys are never verified, as in
+ * Packer (spec §7.3). ssh2 is imported lazily: this file is reached only when a build runs.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { AnyAuthMethod, Client, ConnectConfig } from 'ssh2';
+import { parsePrivateKey, type KeyParser } from './keys.js';
+import type { SshConnectOptions, SshProxyOptions } from './options.js';
+
+export interface SshConnection {
+  client: Client;
+  /** Ends the target connection and, if any, the bastion connection. */
+  close(): void;
+}
+
+interface AuthSpec {
+  username: string;
+  password?: string;
+  privateKeys?: (string | Buffer)[];
+  agentSock?: string;
+}
+
+/** Connects and authenticates; rejects with a Packer-style error text (see spec §7.4). */
+export async function openSshConnection(opts: SshConnectOptions): Promise<SshConnection> {
+  const ssh2 = (await import('ssh2')).default;
+  const Client = ssh2.Client;
+  const parseKey: KeyParser = ssh2.utils.parseKey;
+  let bastion: Client | undefined;
+  let sock: Duplex;
+  if (opts.bastion) {
+    const b = opts.bastion;
+    let bsock: Socket;
+    try {
+      bsock = await dialTcp(b.host, b.port, opts.dialTimeoutMs ?? 15_000);
+    } catch (err) {
+      throw new Error(`Error connecting to bastion: ${(err as Error).message}`); // parity:
+    }
+    const agentSock = b.agentAuth ? await checkAgent(opts.agentSock) : undefined;
+    try {
+      bastion = await handshake(Client, bsock, opts, `${b.host}:${b.port}`, {
+        username: b.username,
+        password: b.password,
+        privateKeys: b.privateKeys,
+        agentSock,
+      }, parseKey);
+    } catch (err) {
+      throw new Error(`Error connecting to bastion: ${(err as Error).message}`); // parity:
+    }
+    try {
+      sock = await forwardOut(bastion, opts.host, opts.port);
+    } catch (err) {
+      bastion.end();
+      throw new Error(
+        `Error connecting to bastion: cannot open a channel from ${b.host}:${b.port} to ${opts.host}:${opts.port}: ${(err as Error).message}`,
+      );
+    }
+  } else if (opts.proxy) {
+    try {
+      sock = await dialSocks5(opts.proxy, opts.host, opts.port, opts.dialTimeoutMs ?? 15_000);
+    } catch (err) {
+      throw new Error(`Can't connect to the proxy: ${(err as Error).message}`); // parity:
+    }
+  } else {
+    const s = await dialTcp(opts.host, opts.port, opts.dialTimeoutMs ?? 15_000);
+    if (opts.readWriteTimeoutMs && opts.readWriteTimeoutMs > 0) {
+      s.setTimeout(opts.readWriteTimeoutMs, () => s.destroy(new Error('i/o timeout')));
+    }
+    sock = s;
+  }
+  const agentSock = opts.agentAuth ? await checkAgent(opts.agentSock) : undefined;
+  let client: Client;
+  try {
+    client = await handshake(Client, sock, opts, `${opts.host}:${opts.port}`, {
+      username: opts.username,
+      password: opts.password,
+      privateKeys: opts.privateKeys,
+      agentSock,
+    }, parseKey);
+  } catch (err) {
+    bastion?.end();
+    throw err;
+  }
+  const b = bastion;
+  client.once('close', () => b?.end());
+  return {
+    client,
+    close() {
+      client.end();
+      b?.end();
+    },
+  };
+}
+
+/** Opens a TCP connection with Go-like error texts (`dial tcp h:p: …`). */
+export function dialTcp(host: string, port: number, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = netConnect({ host, port });
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`dial tcp ${host}:${port}: i/o timeout`));
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      s.off('error', onError);
+      s.setKeepAlive(true, 5000);
+      s.setNoDelay(true);
+      resolve(s);
+    });
+    const onError = (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new Error(`dial tcp ${host}:${port}: ${describeNetError(e)}`));
+    };
+    s.once('error', onError);
+  });
+}
+
+function describeNetError(e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return 'connect: connection refused';
+    case 'EHOSTUNREACH':
+      return 'connect: no route to host';
+    case 'ENETUNREACH':
+      return 'connect: network is unreachable';
+    case 'ENOTFOUND':
+      return `lookup: no such host`;
+    default:
+      return e.message;
+  }
+}
+
+/** Checks the agent socket like Packer does; returns its path. */
+async function checkAgent(sockPath?: string): Promise<string> {
+  const p = sockPath ?? process.env.SSH_AUTH_SOCK;
+  if (!p) throw new Error('SSH_AUTH_SOCK is not set'); // parity:
+  await new Promise<void>((resolve, reject) => {
+    const s = netConnect({ path: p });
+    s.once('connect', () => {
+      s.destroy();
+      resolve();
+    });
+    s.once('error', (e) => reject(new Error(`Cannot connect to SSH Agent socket "${p}": ${e.message}`))); // parity:
+  });
+  return p;
+}
+
+function authMethods(spec: AuthSpec, parseKey: KeyParser): AnyAuthMethod[] {
+  const username = spec.username;
+  const out: AnyAuthMethod[] = [{ type: 'none', username }];
+  if (spec.agentSock) out.push({ type: 'agent', username, agent: spec.agentSock });
+  for (const k of spec.privateKeys ?? []) {
+    out.push({ type: 'publickey', username, key: parsePrivateKey(k, parseKey) });
+  }
+  if (spec.password !== undefined && spec.password !== '') {
+    const password = spec.password;
+    out.push({ type: 'password', username, password });
+    out.push({
+      type: 'keyboard-interactive',
+      username,
+      prompt: (_name, _instr, _lang, prompts, finish) => finish(prompts.map(() => password)),
+    });
+  }
+  return out;
+}
+
+type ClientCtor = typeof import('ssh2').Client;
+
+/** The SSH handshake + authentication over an open stream. */
+function handshake(
+  ClientC: ClientCtor,
+  sock: Duplex,
+  opts: SshConnectOptions,
+  where: string,
+  spec: AuthSpec,
+  parseKey: KeyParser,
+): Promise<Client> {
+  let methods: AnyAuthMethod[];
+  try {
+    methods = authMethods(spec, parseKey);
+  } catch (err) {
+    sock.destroy();
+    return Promise.reject(err);
+  }
+  const attempted: string[] = [];
+  const client = new ClientC();
+  const keepAlive = opts.keepAliveIntervalMs ?? 5000;
+  const algorithms: ConnectConfig['algorithms'] = {};
+  if (opts.ciphers?.length) algorithms.cipher = opts.ciphers as never;
+  if (opts.keyExchangeAlgorithms?.length) algorithms.kex = opts.keyExchangeAlgorithms as never;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      client.end();
+      sock.destroy();
+      reject(err);
+    };
+    client.once('ready', () => {
+      settled = true;
+      client.removeAllListeners('error');
+      client.on('error', () => undefined); // later errors surface through channel failures
+      resolve(client);
+    });
+    client.once('error', (err: Error & { level?: string }) => {
+      if (err.level === 'client-authentication') {
+        const tried = [...new Set(attempted)].join(' ');
+        fail(
+          new Error(
+            `ssh: handshake failed: ssh: unable to authenticate as "${spec.username}" on ${where}, attempted methods [${tried}], no supported methods remain`,
+          ),
+        );
+      } else if (err.level === 'client-timeout') {
+        fail(new Error('Timeout during SSH handshake')); // parity:
+      } else {
+        fail(new Error(`ssh: handshake failed with ${where}: ${err.message}`));
+      }
+    });
+    client.once('close', () => fail(new Error(`ssh: handshake failed with ${where}: connection closed`)));
+    const queue = [...methods];
+    client.connect({
+      sock: sock as never,
+      username: spec.username,
+      readyTimeout: opts.handshakeTimeoutMs ?? 60_000,
+      keepaliveInterval: keepAlive > 0 ? keepAlive : 0,
+      keepaliveCountMax: 3,
+      algorithms,
+      hostVerifier: () => true,
+      agent: opts.disableAgentForwarding ? undefined : (opts.agentSock ?? process.env.SSH_AUTH_SOCK),
+      authHandler: (left, _partial, next) => {
+        while (queue.length) {
+          const m = queue.shift() as AnyAuthMethod;
+          const wire = m.type === 'agent' ? 'publickey' : m.type;
+          if (m.type === 'none' || !left || left.includes(wire as never)) {
+            attempted.push(wire);
+            next(m);
+            return;
+          }
+        }
+        next(false as never);
+      },
+    });
+  });
+}
+
+/** A direct-tcpip channel from the bastion to host:port. */
+function forwardOut(bastion: Client, host: string, port: number): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    bastion.forwardOut('127.0.0.1', 0, host, port, (err, stream) => (err ? reject(err) : resolve(stream)));
+  });
+}
+
+/** A minimal SOCKS5 client (RFC 1928/1929): no-auth or username/password, CONNECT by name. */
+async function dialSocks5(proxy: SshProxyOptions, host: string, port: number, timeoutMs: number): Promise<Socket> {
+  const s = await dialTcp(proxy.host, proxy.port, timeoutMs);
+  const { ByteReader } = await import('./byte-reader.js');
+  const r = new ByteReader(s);
+  const need = async (n: number): Promise<Buffer> => {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const b = await r.byte();
+      if (b === undefined) throw new Error('proxy closed the connection');
+      out.push(b);
+    }
+    return Buffer.from(out);
+  };
+  const withAuth = proxy.username !== undefined && proxy.username !== '';
+  s.write(Buffer.from(withAuth ? [5, 2, 0, 2] : [5, 1, 0]));
+  const [ver, method] = await need(2);
+  if (ver !== 5) throw new Error('proxy is not a SOCKS5 server');
+  if (method === 2) {
+    const u = Buffer.from(proxy.username ?? '');
+    const p = Buffer.from(proxy.password ?? '');
+    s.write(Buffer.concat([Buffer.from([1, u.length]), u, Buffer.from([p.length]), p]));
+    const [, status] = await need(2);
+    if (status !== 0) throw new Error('SOCKS5 username/password authentication failed');
+  } else if (method !== 0) {
+    throw new Error('no acceptable SOCKS5 authentication method');
+  }
+  const name = Buffer.from(host);
+  const req = Buffer.concat([Buffer.from([5, 1, 0, 3, name.length]), name, Buffer.from([port >> 8, port & 0xff])]);
+  s.write(req);
+  const [, rep, , atyp] = await need(4);
+  if (rep !== 0) throw new Error(`SOCKS5 connect to ${host}:${port} failed (reply ${rep})`);
+  const addrLen = atyp === 1 ? 4 : atyp === 4 ? 16 : (await need(1))[0];
+  await need(addrLen + 2);
+  r.detach();
+  return s;
+}
