@@ -5,6 +5,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { Ui } from '../ui/ui.js';
+import type { StepTimings } from './runner/timings.js';
 
 /** One raw configuration layer as it came from the template (plus override layers). */
 export type RawConfig = Record<string, unknown>;
@@ -61,6 +62,8 @@ export interface BuildContext {
   ui: Ui;
   signal: AbortSignal;
   hook: ProvisionHook;
+  /** Where the step runner records step durations (kiln's per-build step table); pass ctx to runSteps. */
+  stepTimings?: StepTimings;
 }
 
 export interface Builder {
