@@ -10,6 +10,25 @@ import type { AnyAuthMethod, Client, ConnectConfig } from 'ssh2';
 import { parsePrivateKey, type KeyParser } from './keys.js';
 import type { SshConnectOptions, SshProxyOptions } from './options.js';
 
+/**
+ * A failed connection attempt. `phase` tells the connect loop what to do (spec §7.4): `dial` (TCP,
+ * bastion, proxy) and `handshake` errors are retried, `config` errors (agent, key parsing) are final.
+ */
+export class SshConnectError extends Error {
+  constructor(
+    message: string,
+    readonly phase: 'config' | 'dial' | 'handshake',
+  ) {
+    super(message);
+    this.name = 'SshConnectError';
+  }
+}
+
+function tagged(err: unknown, phase: SshConnectError['phase']): SshConnectError {
+  if (err instanceof SshConnectError) return err;
+  return new SshConnectError((err as Error).message, phase);
+}
+
 export interface SshConnection {
   client: Client;
   /** Ends the target connection and, if any, the bastion connection. */
@@ -23,8 +42,16 @@ interface AuthSpec {
   agentSock?: string;
 }
 
-/** Connects and authenticates; rejects with a Packer-style error text (see spec §7.4). */
+/** Connects and authenticates; rejects with an SshConnectError with Packer-style text (spec §7.4). */
 export async function openSshConnection(opts: SshConnectOptions): Promise<SshConnection> {
+  try {
+    return await openInner(opts);
+  } catch (err) {
+    throw tagged(err, 'dial');
+  }
+}
+
+async function openInner(opts: SshConnectOptions): Promise<SshConnection> {
   const ssh2 = (await import('ssh2')).default;
   const Client = ssh2.Client;
   const parseKey: KeyParser = ssh2.utils.parseKey;
@@ -36,7 +63,7 @@ export async function openSshConnection(opts: SshConnectOptions): Promise<SshCon
     try {
       bsock = await dialTcp(b.host, b.port, opts.dialTimeoutMs ?? 15_000);
     } catch (err) {
-      throw new Error(`Error connecting to bastion: ${(err as Error).message}`); // parity:
+      throw new SshConnectError(`Error connecting to bastion: ${(err as Error).message}`, 'dial'); // parity:
     }
     const agentSock = b.agentAuth ? await checkAgent(opts.agentSock) : undefined;
     try {
@@ -47,7 +74,8 @@ export async function openSshConnection(opts: SshConnectOptions): Promise<SshCon
         agentSock,
       }, parseKey);
     } catch (err) {
-      throw new Error(`Error connecting to bastion: ${(err as Error).message}`); // parity:
+      if (err instanceof SshConnectError && err.phase === 'config') throw err;
+      throw new SshConnectError(`Error connecting to bastion: ${(err as Error).message}`, 'dial'); // parity:
     }
     try {
       sock = await forwardOut(bastion, opts.host, opts.port);
@@ -81,7 +109,7 @@ export async function openSshConnection(opts: SshConnectOptions): Promise<SshCon
     }, parseKey);
   } catch (err) {
     bastion?.end();
-    throw err;
+    throw tagged(err, 'handshake');
   }
   const b = bastion;
   client.once('close', () => b?.end());
@@ -135,14 +163,15 @@ function describeNetError(e: NodeJS.ErrnoException): string {
 /** Checks the agent socket like Packer does; returns its path. */
 async function checkAgent(sockPath?: string): Promise<string> {
   const p = sockPath ?? process.env.SSH_AUTH_SOCK;
-  if (!p) throw new Error('SSH_AUTH_SOCK is not set'); // parity:
+  if (!p) throw new SshConnectError('SSH_AUTH_SOCK is not set', 'config'); // parity:
   await new Promise<void>((resolve, reject) => {
     const s = netConnect({ path: p });
     s.once('connect', () => {
       s.destroy();
       resolve();
     });
-    s.once('error', (e) => reject(new Error(`Cannot connect to SSH Agent socket "${p}": ${e.message}`))); // parity:
+    // parity:
+    s.once('error', (e) => reject(new SshConnectError(`Cannot connect to SSH Agent socket "${p}": ${e.message}`, 'config')));
   });
   return p;
 }
@@ -182,7 +211,7 @@ function handshake(
     methods = authMethods(spec, parseKey);
   } catch (err) {
     sock.destroy();
-    return Promise.reject(err);
+    return Promise.reject(tagged(err, 'config'));
   }
   const attempted: string[] = [];
   const client = new ClientC();
