@@ -27,7 +27,7 @@ interface StaticCredentials {
 
 /** The endpoint for EC2 calls, or undefined for the SDK's regional default. */
 export function ec2Endpoint(access: AccessConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const e = access.customEndpointEc2 || env.AWS_ENDPOINT_URL_EC2 || env.AWS_ENDPOINT_URL || '';
+  const e = access.custom_endpoint_ec2 || env.AWS_ENDPOINT_URL_EC2 || env.AWS_ENDPOINT_URL || '';
   if (e === '') return undefined;
   // Packer accepted a bare host name; the v3 SDK needs a URL.
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(e) ? e : `https://${e}`;
@@ -40,14 +40,14 @@ export function resolveRegion(access: AccessConfig, env: NodeJS.ProcessEnv = pro
 
 /** Static keys of 1.6.6's first three providers (config, environment, credentials file). */
 export function staticCredentials(access: AccessConfig, env: NodeJS.ProcessEnv = process.env): StaticCredentials | undefined {
-  if (access.accessKey && access.secretKey) {
-    return { accessKeyId: access.accessKey, secretAccessKey: access.secretKey, sessionToken: access.token || undefined };
+  if (access.access_key && access.secret_key) {
+    return { accessKeyId: access.access_key, secretAccessKey: access.secret_key, sessionToken: access.token || undefined };
   }
   const id = env.AWS_ACCESS_KEY_ID || env.AWS_ACCESS_KEY;
   const secret = env.AWS_SECRET_ACCESS_KEY || env.AWS_SECRET_KEY;
   if (id && secret) return { accessKeyId: id, secretAccessKey: secret, sessionToken: env.AWS_SESSION_TOKEN || undefined };
   const file =
-    expandHome(access.sharedCredentialsFile) || env.AWS_SHARED_CREDENTIALS_FILE || join(homedir(), '.aws', 'credentials');
+    expandHome(access.shared_credentials_file) || env.AWS_SHARED_CREDENTIALS_FILE || join(homedir(), '.aws', 'credentials');
   const profile = access.profile || env.AWS_PROFILE || 'default';
   let text: string;
   try {
@@ -92,12 +92,12 @@ function iniSection(text: string, name: string): Record<string, string> {
 /** Creates the EC2 client for a region (the SDK is loaded here, not before). */
 export async function createEc2(access: AccessConfig, region: string): Promise<Ec2> {
   const sdk = await import('@aws-sdk/client-ec2');
-  if (access.assumeRole?.roleArn) {
+  if (access.assume_role?.role_arn) {
     throw new UserError('Cannot use assume_role: kiln does not support it yet (no STS client); use a profile with role_arn instead');
   }
   const creds = staticCredentials(access);
   let requestHandler: unknown;
-  if (access.insecureSkipTlsVerify) {
+  if (access.insecure_skip_tls_verify) {
     const { Agent } = await import('node:https');
     requestHandler = { httpsAgent: new Agent({ rejectUnauthorized: false }) };
   }
@@ -106,7 +106,7 @@ export async function createEc2(access: AccessConfig, region: string): Promise<E
     endpoint: ec2Endpoint(access),
     // The SDK would read AWS_MAX_ATTEMPTS as its own retry budget; Packer users set that variable
     // for waiters (A.2), so the budget is always explicit: max_retries retries + the first try.
-    maxAttempts: access.maxRetries + 1,
+    maxAttempts: access.max_retries + 1,
     retryMode: 'adaptive',
     ...(creds ? { credentials: creds } : access.profile ? { profile: access.profile } : {}),
     ...(requestHandler ? { requestHandler: requestHandler as never } : {}),

@@ -1,0 +1,158 @@
+/**
+ * Running an amazon-ebs build (spec §B): the step list of Packer 1.6.6 in its order, run by the
+ * core step runner (-on-error, -debug), then the artifact. Loaded only when a build runs; this is
+ * where the AWS SDK and the SSH code come in.
+ */
+import type { Artifact, BuildContext, PackerConfig } from '../../core/types.js';
+import { runSteps, stepProvision, type Step, type StepList } from '../../core/runner/index.js';
+import { stepConnect } from '../../communicator/step-connect.js';
+import { stepCleanupTempKeys } from '../../communicator/step-cleanup-temp-keys.js';
+import { interpolationContext } from '../../config/decode.js';
+import { defaultEngine } from '../../config/render-walk.js';
+import { UserError } from '../../util/errors.js';
+import { AmiArtifact, EBS_BUILDER_ID } from '../amazon/common/artifact.js';
+import { createEc2, resolveRegion, type Ec2 } from '../amazon/common/aws.js';
+import { sshOptions, sshTimeoutMs } from '../amazon/common/comm.js';
+import { buildInfo, RUN_ID_TAG, type AmazonState } from '../amazon/common/state.js';
+import {
+  stepIamInstanceProfile,
+  stepKeyPair,
+  stepNetworkInfo,
+  stepPreValidate,
+  stepSecurityGroup,
+  stepSourceAmiInfo,
+} from '../amazon/common/steps/prepare-steps.js';
+import {
+  stepCleanupVolumes,
+  stepModifyEbsBackedInstance,
+  stepRunSourceInstance,
+  stepStopEbsBackedInstance,
+} from '../amazon/common/steps/instance-steps.js';
+import {
+  stepAmiRegionCopy,
+  stepCreateAmi,
+  stepCreateTags,
+  stepDeregisterAmi,
+  stepModifyAmiAttributes,
+} from '../amazon/common/steps/ami-steps.js';
+import { extraFuncs, type EbsPrepared } from './config.js';
+
+type EbsState = AmazonState;
+
+/** StepSetGeneratedData (B.12): the build-info values provisioners see through `build`. */
+const stepSetGeneratedData: Step<EbsState> = {
+  name: 'StepSetGeneratedData',
+  async run(state) {
+    const info = buildInfo(state);
+    state.generatedData = {
+      ...state.generatedData,
+      SourceAMIName: String(info.SourceAMIName),
+      BuildRegion: String(info.BuildRegion),
+      SourceAMI: String(info.SourceAMI),
+      SourceAMICreationDate: String(info.SourceAMICreationDate),
+      SourceAMIOwner: String(info.SourceAMIOwner),
+      SourceAMIOwnerName: String(info.SourceAMIOwnerName),
+    };
+    return 'continue';
+  },
+};
+
+export async function runEbs(prep: EbsPrepared, pc: PackerConfig, ctx: BuildContext): Promise<Artifact | undefined> {
+  const cfg = prep.config;
+  const region = resolveRegion(cfg);
+  if (region === '') {
+    throw new UserError('Cannot run the amazon-ebs build: no region (set `region`, AWS_REGION or AWS_DEFAULT_REGION)');
+  }
+  const clients = new Map<string, Promise<Ec2>>();
+  const ec2For = (r: string): Promise<Ec2> => {
+    let c = clients.get(r);
+    if (!c) {
+      c = createEc2(cfg, r);
+      clients.set(r, c);
+    }
+    return c;
+  };
+  const ec2 = await ec2For(region);
+  const engine = defaultEngine();
+  const baseCtx = interpolationContext(pc, undefined, extraFuncs);
+  const state: EbsState = {
+    config: cfg,
+    ec2,
+    ec2For,
+    render: (text, data) => engine.render(text, { ...baseCtx, data }),
+    debug: pc.debug,
+    buildName: pc.buildName,
+    runId: pc.runUuid,
+    vpcId: '',
+    subnetId: '',
+    availabilityZone: '',
+    keyPairName: '',
+    privateKey: '',
+    securityGroupIds: [],
+    instanceProfile: '',
+    launchVolumes: [],
+    amis: {},
+    snapshots: {},
+    images: {},
+    generatedData: {},
+    leftovers: [],
+  };
+  const ssh = cfg.communicator === 'ssh' ? sshOptions(prep.comm) : undefined;
+  const steps: StepList<EbsState> = [
+    stepPreValidate,
+    stepSourceAmiInfo,
+    stepNetworkInfo,
+    stepKeyPair,
+    stepSecurityGroup,
+    stepIamInstanceProfile,
+    stepCleanupVolumes,
+    stepRunSourceInstance,
+    stepConnect<EbsState>({
+      type: cfg.communicator,
+      ssh,
+      host: (s) => s.sshAddress ?? '',
+      port: () => cfg.ssh_port,
+      privateKeys: (s) => (s.privateKey !== '' ? [s.privateKey] : []),
+      timeoutMs: sshTimeoutMs(prep.comm),
+      handshakeAttempts: prep.comm.ssh_handshake_attempts,
+      pauseBeforeConnectingMs: prep.comm.pause_before_connecting,
+      connectionInfo: (s) => ({
+        sshPrivateKey: s.privateKey,
+        sshPrivateKeyFile: cfg.ssh_private_key_file,
+        sshAgentAuth: cfg.ssh_agent_auth,
+      }),
+      ...(process.env.KILN_TEST_SSH_RETRY_MS ? { retryDelayMs: Number(process.env.KILN_TEST_SSH_RETRY_MS) } : {}),
+    }),
+    stepSetGeneratedData,
+    stepProvision<EbsState>(ctx.hook, pc.runUuid),
+    stepCleanupTempKeys<EbsState>({
+      clearAuthorizedKeys: cfg.ssh_clear_authorized_keys,
+      type: cfg.communicator,
+      keyPairName: state.config.temporary_key_pair_name,
+    }),
+    stepStopEbsBackedInstance,
+    stepModifyEbsBackedInstance,
+    stepDeregisterAmi,
+    stepCreateAmi,
+    stepAmiRegionCopy,
+    stepModifyAmiAttributes,
+    stepCreateTags,
+  ];
+  await runSteps(steps, state, {
+    ui: ctx.ui,
+    signal: ctx.signal,
+    onError: pc.onError,
+    debug: pc.debug,
+    stepTimings: ctx.stepTimings,
+  });
+  if (state.leftovers.length > 0 && (state.error || state.cancelled)) {
+    ctx.ui.error(
+      `Temporary resources left behind (tagged ${RUN_ID_TAG}=${state.runId} where AWS allows tags); delete them yourself:`,
+    );
+    for (const l of state.leftovers) ctx.ui.message(`${l.kind} ${l.id} (${l.region})`);
+  }
+  if (state.error) throw new UserError(state.error.message);
+  if (state.cancelled) return undefined;
+  if (Object.keys(state.amis).length === 0) return undefined;
+  return new AmiArtifact(EBS_BUILDER_ID, state.amis, state.generatedData, ec2For);
+}

@@ -1,0 +1,386 @@
+/**
+ * The steps before launch (spec §B.1–B.6): pre-validation, source image, network, key pair,
+ * security group, instance profile.
+ */
+import type { Filter, Image, Subnet } from '@aws-sdk/client-ec2';
+import { randomInt } from 'node:crypto';
+import { readFile, writeFile, rm } from 'node:fs/promises';
+import type { Step } from '../../../../core/runner/step.js';
+import { awsErrorCode, awsErrorText } from '../aws.js';
+import { addLeftover, dropLeftover, RUN_ID_TAG, type AmazonState } from '../state.js';
+import { retry, sleep } from '../waiters.js';
+import { goDump } from '../go-format.js';
+import { timeOrderedUuid } from '../uuid.js';
+
+type S = AmazonState;
+
+function filters(map: Record<string, string>): Filter[] {
+  return Object.entries(map).map(([Name, v]) => ({ Name, Values: [v] }));
+}
+
+export const stepPreValidate: Step<S> = {
+  name: 'StepPreValidate',
+  async run(state, { ui, signal }) {
+    const c = state.config;
+    const { client, sdk } = state.ec2;
+    if (!c.skip_region_validation) {
+      const regions = [...c.ami_regions, state.ec2.region].filter((r) => r !== '');
+      const out = await client.send(new sdk.DescribeRegionsCommand({}), { abortSignal: signal });
+      const known = (out.Regions ?? []).map((r) => r.RegionName ?? '');
+      const bad = regions.filter((r) => !known.includes(r));
+      if (bad.length > 0) {
+        // parity:
+        throw new Error(`error validating regions: Invalid region(s): [${bad.join(' ')}], available regions: [${known.join(' ')}]`);
+      }
+    }
+    if (c.force_deregister) {
+      ui.say('Force Deregister flag found, skipping prevalidating AMI Name'); // parity:
+      return 'continue';
+    }
+    if (c.skip_save_build_region) {
+      ui.say('skip_build_region was set; not prevalidating AMI name'); // parity:
+      return 'continue';
+    }
+    ui.say('Prevalidating any provided VPC information'); // parity:
+    if (c.vpc_id !== '' && c.subnet_id === '' && Object.keys(c.subnet_filter.filters).length === 0) {
+      let vpc;
+      try {
+        vpc = await client.send(new sdk.DescribeVpcsCommand({ VpcIds: [c.vpc_id] }), { abortSignal: signal });
+      } catch (err) {
+        throw new Error(`Error retrieving VPC information for vpc_id ${c.vpc_id}: ${awsErrorText(err)}`); // parity:
+      }
+      if (!vpc.Vpcs?.[0]?.IsDefault) {
+        throw new Error(`Error: subnet_id or subnet_filter must be provided for non-default VPCs (${c.vpc_id})`); // parity:
+      }
+    }
+    ui.say(`Prevalidating AMI Name: ${c.ami_name}`); // parity:
+    let images;
+    try {
+      images = await client.send(
+        new sdk.DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [c.ami_name] }] }),
+        { abortSignal: signal },
+      );
+    } catch (err) {
+      throw new Error(`Error querying AMI: ${awsErrorText(err)}`); // parity:
+    }
+    const found = images.Images ?? [];
+    if (found.length > 0) {
+      throw new Error(`Error: AMI Name: '${c.ami_name}' is used by an existing AMI: ${found[0].ImageId ?? ''}`); // parity:
+    }
+    return 'continue';
+  },
+};
+
+/** Seconds-resolution creation time (1.6.6 compared parsed RFC3339 times). */
+function creationSeconds(img: Image): number {
+  const t = Date.parse(img.CreationDate ?? '');
+  return Number.isNaN(t) ? 0 : Math.floor(t / 1000);
+}
+
+export const stepSourceAmiInfo: Step<S> = {
+  name: 'StepSourceAMIInfo',
+  async run(state, { ui, signal }) {
+    const c = state.config;
+    const { client, sdk } = state.ec2;
+    const input = {
+      ...(c.source_ami !== '' ? { ImageIds: [c.source_ami] } : {}),
+      ...(Object.keys(c.source_ami_filter.filters).length > 0 ? { Filters: filters(c.source_ami_filter.filters) } : {}),
+      ...(c.source_ami_filter.owners.length > 0 ? { Owners: c.source_ami_filter.owners } : {}),
+    };
+    let out;
+    try {
+      out = await client.send(new sdk.DescribeImagesCommand(input), { abortSignal: signal });
+    } catch (err) {
+      throw new Error(`Error querying AMI: ${awsErrorText(err)}`); // parity:
+    }
+    const images = out.Images ?? [];
+    if (images.length === 0) throw new Error(`No AMI was found matching filters: ${goDump(input)}`); // parity:
+    if (images.length > 1 && !c.source_ami_filter.most_recent) {
+      // parity:
+      throw new Error('Your query returned more than one result. Please try a more specific search, or set most_recent to true.');
+    }
+    let image = images[0];
+    if (c.source_ami_filter.most_recent) {
+      // stable sort ascending, last wins (ties: the later one in response order)
+      const sorted = images.map((img, i) => ({ img, i })).sort((a, b) => creationSeconds(a.img) - creationSeconds(b.img) || a.i - b.i);
+      image = sorted[sorted.length - 1].img;
+    }
+    ui.message(`Found Image ID: ${image.ImageId ?? ''}`); // parity:
+    if (c.ena_support === true || c.sriov_support) {
+      if (c.ami_virtualization_type !== '' && c.ami_virtualization_type !== 'hvm') {
+        throw new Error(`Cannot enable enhanced networking, AMIVirtType '${c.ami_virtualization_type}' is not HVM`); // parity:
+      }
+      if (image.VirtualizationType !== 'hvm') {
+        throw new Error(`Cannot enable enhanced networking, source AMI '${image.ImageId ?? ''}' is not HVM`); // parity:
+      }
+    }
+    state.sourceImage = image;
+    return 'continue';
+  },
+};
+
+export const stepNetworkInfo: Step<S> = {
+  name: 'StepNetworkInfo',
+  async run(state, { ui, signal }) {
+    const c = state.config;
+    const { client, sdk } = state.ec2;
+    state.vpcId = c.vpc_id;
+    state.subnetId = c.subnet_id;
+    state.availabilityZone = c.availability_zone;
+    if (state.vpcId === '' && Object.keys(c.vpc_filter.filters).length > 0) {
+      const input = { Filters: filters(c.vpc_filter.filters) };
+      let out;
+      try {
+        out = await client.send(new sdk.DescribeVpcsCommand(input), { abortSignal: signal });
+      } catch (err) {
+        throw new Error(`Error querying VPCs: ${awsErrorText(err)}`); // parity:
+      }
+      const vpcs = out.Vpcs ?? [];
+      if (vpcs.length !== 1) {
+        // parity:
+        throw new Error(`Exactly one VPC should match the filter, but ${vpcs.length} VPC's was found matching filters: ${goDump(input)}`);
+      }
+      state.vpcId = vpcs[0].VpcId ?? '';
+      ui.message(`Found VPC ID: ${state.vpcId}`); // parity:
+    }
+    let chosen: Subnet | undefined;
+    if (state.subnetId === '' && Object.keys(c.subnet_filter.filters).length > 0) {
+      const f: Record<string, string> = { ...c.subnet_filter.filters, state: 'available' };
+      if (state.vpcId !== '') f['vpc-id'] = state.vpcId;
+      if (state.availabilityZone !== '') f.availabilityZone = state.availabilityZone;
+      const input = { Filters: filters(f) };
+      let out;
+      try {
+        out = await client.send(new sdk.DescribeSubnetsCommand(input), { abortSignal: signal });
+      } catch (err) {
+        throw new Error(`Error querying Subnets: ${awsErrorText(err)}`); // parity:
+      }
+      const subnets = out.Subnets ?? [];
+      if (subnets.length === 0) throw new Error(`No Subnets was found matching filters: ${goDump(input)}`); // parity:
+      if (subnets.length > 1 && !c.subnet_filter.random && !c.subnet_filter.most_free) {
+        // parity:
+        throw new Error(`Your filter matched ${subnets.length} Subnets. Please try a more specific search, or set random or most_free to true.`);
+      }
+      if (c.subnet_filter.most_free) {
+        const sorted = subnets
+          .map((s, i) => ({ s, i }))
+          .sort((a, b) => (a.s.AvailableIpAddressCount ?? 0) - (b.s.AvailableIpAddressCount ?? 0) || a.i - b.i);
+        chosen = sorted[sorted.length - 1].s;
+      } else if (c.subnet_filter.random) {
+        chosen = subnets[randomInt(subnets.length)];
+      } else {
+        chosen = subnets[0];
+      }
+      state.subnetId = chosen.SubnetId ?? '';
+      ui.message(`Found Subnet ID: ${state.subnetId}`); // parity:
+    }
+    if (state.subnetId !== '' && (state.availabilityZone === '' || state.vpcId === '')) {
+      // Economy: the filter's answer already names the subnet's AZ and VPC; 1.6.6 asked again.
+      if (!chosen) {
+        try {
+          const out = await client.send(new sdk.DescribeSubnetsCommand({ SubnetIds: [state.subnetId] }), { abortSignal: signal });
+          chosen = out.Subnets?.[0];
+        } catch (err) {
+          throw new Error(`Describing the subnet: ${state.subnetId} returned error: ${awsErrorText(err)}.`); // parity:
+        }
+      }
+      if (state.availabilityZone === '') state.availabilityZone = chosen?.AvailabilityZone ?? '';
+      if (state.vpcId === '') state.vpcId = chosen?.VpcId ?? '';
+    }
+    return 'continue';
+  },
+};
+
+export const stepKeyPair: Step<S> = {
+  name: 'StepKeyPair',
+  async run(state, { ui, signal }) {
+    const c = state.config;
+    const { client, sdk } = state.ec2;
+    if (c.ssh_private_key_file !== '') {
+      ui.say('Using existing SSH private key'); // parity:
+      try {
+        state.privateKey = await readFile(c.ssh_private_key_file, 'utf8');
+      } catch (err) {
+        throw new Error(`Error loading configured private key file: ${err instanceof Error ? err.message : String(err)}`); // parity:
+      }
+      state.keyPairName = c.ssh_keypair_name;
+      return 'continue';
+    }
+    if (c.ssh_agent_auth && c.ssh_keypair_name === '') {
+      ui.say('Using SSH Agent with key pair in Source AMI'); // parity:
+      return 'continue';
+    }
+    if (c.ssh_agent_auth) {
+      ui.say(`Using SSH Agent for existing key pair ${c.ssh_keypair_name}`); // parity:
+      state.keyPairName = c.ssh_keypair_name;
+      return 'continue';
+    }
+    if (c.temporary_key_pair_name === '') {
+      ui.say('Not using temporary keypair'); // parity:
+      return 'continue';
+    }
+    const name = c.temporary_key_pair_name;
+    ui.say(`Creating temporary keypair: ${name}`); // parity:
+    let out;
+    try {
+      out = await retry(
+        11,
+        () =>
+          client.send(
+            new sdk.CreateKeyPairCommand({
+              KeyName: name,
+              ...(c.temporary_key_pair_type === 'ed25519' ? { KeyType: 'ed25519' as const } : {}),
+              TagSpecifications: [{ ResourceType: 'key-pair', Tags: [{ Key: RUN_ID_TAG, Value: state.runId }] }],
+            }),
+            { abortSignal: signal },
+          ),
+        // A duplicate name will not go away by retrying; everything else might.
+        (err) => awsErrorCode(err) !== 'InvalidKeyPair.Duplicate',
+        signal,
+      );
+    } catch (err) {
+      throw new Error(`Error creating temporary keypair: ${awsErrorText(err)}`); // parity:
+    }
+    state.tempKeyPair = name;
+    state.keyPairName = name;
+    state.privateKey = out.KeyMaterial ?? '';
+    addLeftover(state, { kind: 'key pair', id: name, region: state.ec2.region });
+    if (state.debug) {
+      const file = `ec2_${state.buildName.replace(/[^A-Za-z0-9_.-]/g, '_')}.pem`;
+      ui.message(`Saving key for debug purposes: ${file}`); // parity:
+      await writeFile(file, state.privateKey, { mode: 0o600 });
+    }
+    return 'continue';
+  },
+  async cleanup(state, ui) {
+    const name = state.tempKeyPair;
+    if (!name) return;
+    if (state.debug) {
+      const file = `ec2_${state.buildName.replace(/[^A-Za-z0-9_.-]/g, '_')}.pem`;
+      await rm(file, { force: true }).catch((err: Error) => ui.error(`Error removing debug key '${file}': ${err.message}`)); // parity:
+    }
+    ui.say('Deleting temporary keypair...'); // parity:
+    const { client, sdk } = state.ec2;
+    try {
+      await client.send(new sdk.DeleteKeyPairCommand({ KeyName: name }));
+      dropLeftover(state, name);
+    } catch {
+      ui.error(`Error cleaning up keypair. Please delete the key manually: ${name}`); // parity:
+    }
+  },
+};
+
+export const stepSecurityGroup: Step<S> = {
+  name: 'StepSecurityGroup',
+  async run(state, { ui, signal }) {
+    const c = state.config;
+    const { client, sdk } = state.ec2;
+    if (c.security_group_ids.length > 0) {
+      try {
+        await client.send(new sdk.DescribeSecurityGroupsCommand({ GroupIds: c.security_group_ids }), { abortSignal: signal });
+      } catch (err) {
+        throw new Error(`Couldn't find specified security group: ${awsErrorText(err)}`); // parity:
+      }
+      state.securityGroupIds = [...c.security_group_ids];
+      return 'continue';
+    }
+    if (Object.keys(c.security_group_filter.filters).length > 0) {
+      const f = { ...c.security_group_filter.filters };
+      if (state.vpcId !== '') f['vpc-id'] = state.vpcId;
+      let out;
+      try {
+        out = await client.send(new sdk.DescribeSecurityGroupsCommand({ Filters: filters(f) }), { abortSignal: signal });
+      } catch (err) {
+        throw new Error(`Couldn't find security groups for filter: ${awsErrorText(err)}`); // parity:
+      }
+      state.securityGroupIds = (out.SecurityGroups ?? []).map((g) => g.GroupId ?? '');
+      ui.message(`Found Security Group(s): ${state.securityGroupIds.join(', ')}`); // parity:
+      return 'continue';
+    }
+    const name = `packer_${timeOrderedUuid()}`;
+    ui.say(`Creating temporary security group for this instance: ${name}`); // parity:
+    let groupId: string;
+    try {
+      const out = await client.send(
+        new sdk.CreateSecurityGroupCommand({
+          GroupName: name,
+          Description: 'Temporary group for Packer',
+          ...(state.vpcId !== '' ? { VpcId: state.vpcId } : {}),
+          TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: RUN_ID_TAG, Value: state.runId }] }],
+        }),
+        { abortSignal: signal },
+      );
+      groupId = out.GroupId ?? '';
+    } catch (err) {
+      throw new Error(`Error creating temporary security group: ${awsErrorText(err)}`); // parity:
+    }
+    state.tempSecurityGroup = groupId;
+    state.securityGroupIds = [groupId];
+    addLeftover(state, { kind: 'security group', id: groupId, region: state.ec2.region });
+    // CreateSecurityGroup answered with the id: the group exists. 1.6.6 polled DescribeSecurityGroups
+    // until it was visible; the ingress call below retries on NotFound instead, which costs no call
+    // when the group is already consistent.
+    if (c.ssh_interface === 'session_manager' && (c.iam_instance_profile !== '' || c.temporary_iam_instance_profile_policy_document)) {
+      return 'continue';
+    }
+    const port = c.communicator === 'winrm' ? c.winrm_port : c.ssh_port;
+    const cidrs = c.temporary_security_group_source_cidrs;
+    ui.say(`Authorizing access to port ${port} from [${cidrs.join(' ')}] in the temporary security groups...`); // parity:
+    try {
+      await retry(
+        40,
+        () =>
+          client.send(
+            new sdk.AuthorizeSecurityGroupIngressCommand({
+              GroupId: groupId,
+              IpPermissions: [{ IpProtocol: 'tcp', FromPort: port, ToPort: port, IpRanges: cidrs.map((CidrIp) => ({ CidrIp })) }],
+            }),
+            { abortSignal: signal },
+          ),
+        (err) => ['InvalidGroup.NotFound', 'InvalidSecurityGroupID.NotFound'].includes(awsErrorCode(err)),
+        signal,
+        5000,
+        5000,
+      );
+    } catch (err) {
+      throw new Error(`Error authorizing temporary security group: ${awsErrorText(err)}`); // parity:
+    }
+    return 'continue';
+  },
+  async cleanup(state, ui) {
+    const id = state.tempSecurityGroup;
+    if (!id) return;
+    ui.say('Deleting temporary security group...'); // parity:
+    const { client, sdk } = state.ec2;
+    let last: unknown;
+    for (let i = 0; i < 5; i++) {
+      try {
+        await client.send(new sdk.DeleteSecurityGroupCommand({ GroupId: id }));
+        dropLeftover(state, id);
+        return;
+      } catch (err) {
+        last = err;
+        if (i < 4) await sleep(5000);
+      }
+    }
+    ui.error(`Error cleaning up security group. Please delete the group manually: err: ${awsErrorText(last)}; security group ID: ${id}`); // parity:
+  },
+};
+
+export const stepIamInstanceProfile: Step<S> = {
+  name: 'StepIamInstanceProfile',
+  async run(state) {
+    const c = state.config;
+    if (c.iam_instance_profile !== '') {
+      // 1.6.6 checks the profile with iam:GetInstanceProfile; kiln ships no IAM client, and
+      // RunInstances rejects an unknown profile with an explicit message anyway.
+      state.instanceProfile = c.iam_instance_profile;
+      return 'continue';
+    }
+    if (c.temporary_iam_instance_profile_policy_document) {
+      throw new Error('Cannot create a temporary instance profile: kiln does not support temporary_iam_instance_profile_policy_document yet');
+    }
+    return 'continue';
+  },
+};
+
