@@ -42,6 +42,8 @@ export interface InitializeOptions {
   vars?: Array<[string, string]>;
   /** `-var-file` paths in command-line order (later files win; `-var` beats all). */
   varFiles?: string[];
+  /** Values already read from var files (instead of `varFiles`). */
+  fileVars?: Record<string, string>;
   /** Version checked by min_packer_version; default CORE_VERSION. */
   coreVersion?: string;
   /** The run's fixed instant; default now. */
@@ -147,12 +149,17 @@ export async function loadTemplate(templatePath: string): Promise<Template> {
  */
 export async function initializeCore(opts: InitializeOptions): Promise<Core> {
   const template = opts.template ?? (await parseTemplateFile(opts.templatePath ?? ''));
-  const fileVars = await readVarFiles(opts.varFiles ?? []);
+  const fileVars = opts.fileVars ?? (await readVarFiles(opts.varFiles ?? []));
   const cliVars: Record<string, string> = { ...fileVars };
   for (const [k, v] of opts.vars ?? []) cliVars[k] = v;
   const core = new CoreImpl(template, opts);
   try {
-    core.initialize(cliVars, opts.env ?? process.env);
+    try {
+      core.initialize(cliVars, opts.env ?? process.env);
+    } catch (e) {
+      if (e instanceof UserError && !(e instanceof CoreInitError)) throw new CoreInitError(e.message);
+      throw e;
+    }
   } catch (e) {
     if (!(e instanceof CoreInitError) || !opts.tolerateInitErrors) throw e;
     core.initError = e;

@@ -50,11 +50,16 @@ export function decodeStringSlice(name: string, v: unknown, weak: boolean, errs:
 }
 
 /** Decodes a map[string]interface{} field; returns undefined when absent. */
-export function decodeMap(name: string, v: unknown, errs: FieldErrors): Record<string, unknown> | undefined {
+export function decodeMap(
+  name: string,
+  v: unknown,
+  errs: FieldErrors,
+  weak = false,
+): Record<string, unknown> | undefined {
   if (v === null || v === undefined) return undefined;
   if (typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
   // weak: an empty array decodes to an empty map; otherwise mapstructure's message
-  if (Array.isArray(v) && v.length === 0) return {};
+  if (weak && Array.isArray(v) && v.length === 0) return {};
   errs.add(`'${name}' expected a map, got '${goKindName(v)}'`);
   return undefined;
 }

@@ -39,17 +39,17 @@ export class TemplateParseError extends UserError {
   }
 }
 
-/** Root fields: [key as matched by mapstructure, label used in messages]. */
+/** Root fields as mapstructure names them (tag, else Go field name; matched case-insensitively). */
 const ROOT_FIELDS = [
   'min_packer_version',
   'Description',
   'builders',
   'Comments',
-  'push',
+  'Push',
   'post-processors',
-  'provisioners',
+  'Provisioners',
   'error-cleanup-provisioner',
-  'variables',
+  'Variables',
   'sensitive-variables',
   'RawContents',
 ] as const;
@@ -59,13 +59,17 @@ const ROOT_FIELDS = [
  * a TemplateParseError. The returned template's `path` is absolute.
  */
 export async function parseTemplateFile(path: string): Promise<Template> {
+  let isDir = false;
   try {
-    await stat(path);
+    isDir = (await stat(path)).isDirectory();
   } catch (e) {
     const code = (e as { code?: string }).code;
     const why = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : code === 'ENOTDIR' ? 'not a directory' : String((e as Error).message);
     // parity: command/meta.go stat error
     throw new UserError(`${goQuote(path)}: stat ${path}: ${why}`);
+  }
+  if (isDir) {
+    throw new UserError(`Cannot read template ${goQuote(path)}: it is a directory (an HCL2 configuration); kiln reads legacy JSON template files only`);
   }
   let buf: Buffer;
   try {
@@ -134,10 +138,10 @@ export function parseTemplate(input: Buffer | string): Template {
   t.description = decodeString('Description', values.Description, false, errs);
   const builders = decodeSlice('builders', values.builders, errs);
   decodeComments(values.Comments, errs);
-  decodeMap('push', values.push, errs);
+  decodeMap('Push', values.Push, errs);
   const pps = decodeSlice('post-processors', values['post-processors'], errs);
-  const provs = decodeSlice('provisioners', values.provisioners, errs);
-  const variables = decodeMap('variables', values.variables, errs);
+  const provs = decodeSlice('Provisioners', values.Provisioners, errs);
+  const variables = decodeMap('Variables', values.Variables, errs);
   t.sensitiveVariables = decodeStringSlice('sensitive-variables', values['sensitive-variables'], false, errs);
   if (values.RawContents !== undefined && values.RawContents !== null && !Array.isArray(values.RawContents)) {
     errs.add(`'RawContents': source data must be an array or slice, got ${goKindName(values.RawContents)}`);
@@ -229,7 +233,7 @@ function parseBuilder(raw: unknown, i: number, t: Template): Omit<TemplateBuilde
   const name = fieldString(raw, 'Name', errs);
   const type = fieldString(raw, 'Type', errs);
   const cfgKey = findKey(raw, 'Config');
-  if (cfgKey !== undefined) decodeMap('Config', raw[cfgKey], errs);
+  if (cfgKey !== undefined) decodeMap('Config', raw[cfgKey], errs, true);
   const msg = errs.message();
   if (msg) return prefix + msg;
   const config: RawConfig = {};
@@ -259,8 +263,8 @@ function parseProvisioner(raw: unknown): Omit<TemplateProvisioner, 'pos'> | stri
   const only = decodeStringSlice('Only', at('Only'), true, errs);
   const except = decodeStringSlice('Except', at('Except'), true, errs);
   const type = decodeString('Type', at('Type'), true, errs);
-  if (at('Config') !== undefined) decodeMap('Config', at('Config'), errs);
-  const override = decodeMap('Override', at('Override'), errs);
+  if (at('Config') !== undefined) decodeMap('Config', at('Config'), errs, true);
+  const override = decodeMap('Override', at('Override'), errs, true);
   const pauseNs = decodeDurationWeak('pause_before', at('pause_before'), errs);
   const maxRetries = decodeString('max_retries', at('max_retries'), true, errs);
   const timeoutNs = decodeDurationWeak('timeout', at('timeout'), errs);

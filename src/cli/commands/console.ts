@@ -1,0 +1,3 @@
+export async function runConsole(): Promise<number> {
+  return 0;
+}

@@ -1,0 +1,3 @@
+export async function runFix(): Promise<number> {
+  return 0;
+}

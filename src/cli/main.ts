@@ -1,0 +1,170 @@
+/**
+ * kiln's process edge (Packer's main.go + mitchellh/cli): argv → command → exit code. The only
+ * place that turns errors into text and exit codes, and the only caller of process.exit.
+ * Commands are imported lazily from the table, so `kiln validate` loads no build machinery.
+ */
+import { UserError } from '../util/errors.js';
+import type { CliIo, CommandRun } from './io.js';
+import { UsageExit } from './usage.js';
+import { commandUi } from './output.js';
+
+interface CommandEntry {
+  synopsis: string;
+  load: () => Promise<CommandRun>;
+  hidden?: boolean;
+}
+
+type BuildModule = { runBuild?: CommandRun };
+
+/** The command table (Packer's commands.go), in help order. */
+const COMMANDS: Record<string, CommandEntry> = {
+  build: {
+    synopsis: 'build image(s) from template',
+    load: async () => {
+      let mod: BuildModule;
+      try {
+        mod = (await import('./commands/build.js' as string)) as BuildModule;
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+        throw new UserError('Cannot run build: the build command is not available in this kiln build');
+      }
+      if (typeof mod.runBuild !== 'function') {
+        throw new UserError('Cannot run build: the build command is not available in this kiln build');
+      }
+      return mod.runBuild;
+    },
+  },
+  console: {
+    synopsis: 'creates a console for testing variable interpolation',
+    load: async () => (await import('./commands/console.js')).runConsole,
+  },
+  fix: {
+    synopsis: 'fixes templates from old versions of packer',
+    load: async () => (await import('./commands/fix.js')).runFix,
+  },
+  inspect: {
+    synopsis: 'see components of a template',
+    load: async () => (await import('./commands/inspect.js')).runInspect,
+  },
+  validate: {
+    synopsis: 'check that a template is valid',
+    load: async () => (await import('./commands/validate.js')).runValidate,
+  },
+  version: {
+    synopsis: 'Prints the kiln version',
+    load: async () => (await import('./commands/version.js')).runVersion,
+  },
+};
+
+/** The top-level usage text (mitchellh/cli's basic help). */
+export function mainUsage(): string {
+  const names = Object.keys(COMMANDS).filter((n) => !COMMANDS[n].hidden);
+  const width = Math.max(...names.map((n) => n.length)) + 4;
+  const lines = names.map((n) => `    ${n.padEnd(width)}${COMMANDS[n].synopsis}`);
+  return `Usage: kiln [--version] [--help] <command> [<args>]\n\nAvailable commands are:\n${lines.join('\n')}\n`;
+}
+
+const HELP_FLAGS = new Set(['-h', '-help', '--help']);
+const VERSION_FLAGS = new Set(['-v', '-version', '--version']);
+
+/** Process-level io from the real process. */
+export function processIo(machineReadable: boolean): CliIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    cwd: process.cwd(),
+    machineReadable,
+    now: () => new Date(),
+  };
+}
+
+function debugWanted(env: Record<string, string | undefined>): boolean {
+  const on = (v: string | undefined) => v !== undefined && v !== '' && v !== '0';
+  return on(env.KILN_DEBUG) || on(env.PACKER_LOG);
+}
+
+/**
+ * Runs kiln with `argv` (without node and script) against `io`; returns the exit code. Never
+ * throws: user errors print their message, anything else a one-line internal error.
+ */
+export async function run(argv: string[], ioIn?: Partial<CliIo>): Promise<number> {
+  const args = [...argv];
+  const mr = args.indexOf('-machine-readable');
+  if (mr >= 0) args.splice(mr, 1);
+  const io: CliIo = { ...processIo(mr >= 0), ...ioIn, machineReadable: mr >= 0 };
+  try {
+    return await dispatch(args, io);
+  } catch (e) {
+    return reportError(e, io);
+  }
+}
+
+async function dispatch(args: string[], io: CliIo): Promise<number> {
+  // mitchellh/cli: help/version flags are found anywhere before `--`; the first non-flag is the command.
+  let isHelp = false;
+  let isVersion = false;
+  let command: string | undefined;
+  let commandIndex = -1;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') break;
+    if (HELP_FLAGS.has(a)) {
+      isHelp = true;
+      continue;
+    }
+    if (command === undefined && VERSION_FLAGS.has(a)) {
+      isVersion = true;
+      continue;
+    }
+    if (command === undefined && a !== '' && a[0] !== '-') {
+      command = a;
+      commandIndex = i;
+      break;
+    }
+  }
+  if (isVersion && command === undefined) {
+    const { versionLine } = await import('./commands/version.js');
+    io.stdout.write(versionLine() + '\n');
+    return 0;
+  }
+  if (command === undefined || !Object.prototype.hasOwnProperty.call(COMMANDS, command)) {
+    io.stdout.write(mainUsage() + '\n');
+    return isHelp && command === undefined ? 0 : 127;
+  }
+  const entry = COMMANDS[command];
+  const rest = args.slice(commandIndex + 1);
+  const runCommand = await entry.load();
+  // -h/-help/--help anywhere (before `--`): the command's help, exit 0 (commands handle it).
+  const cmdArgs = isHelp && !rest.includes('-h') && !rest.includes('-help') && !rest.includes('--help') ? ['-h', ...rest] : rest;
+  try {
+    return await runCommand(cmdArgs, io);
+  } catch (e) {
+    if (e instanceof UsageExit) {
+      io.stdout.write(e.usage + '\n');
+      if (e.flagMessage) io.stdout.write(e.flagMessage + '\n');
+      return e.exitCode;
+    }
+    throw e;
+  }
+}
+
+function reportError(e: unknown, io: CliIo): number {
+  if (e instanceof UserError) {
+    // Packer prints its errors through Ui.Error: on stdout (spec §0.3).
+    commandUi(io).error(e.message);
+    return e.exitCode;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  io.stderr.write(`kiln: internal error: ${err.message.split('\n')[0]}\n`);
+  io.stderr.write('This is a bug in kiln; please report it with the command you ran. Set KILN_DEBUG=1 to see the stack trace.\n');
+  if (debugWanted(io.env) && err.stack) io.stderr.write(err.stack + '\n');
+  return 1;
+}
+
+/** The entry point bin/kiln calls: runs kiln and exits the process with its exit code. */
+export async function main(argv: string[]): Promise<void> {
+  const code = await run(argv);
+  process.stdout.write('', () => process.exit(code));
+}
