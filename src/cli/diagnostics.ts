@@ -51,24 +51,32 @@ export function wrapString(s: string, lim: number): string {
   return buf;
 }
 
+/** A diagnostic without severity (printed `???????: `), as `console` creates them. */
+export interface ConsoleDiagnostic {
+  severity?: undefined;
+  summary: string;
+  detail: string;
+}
+
 /** The box text of one diagnostic (without the UI's final newline). */
-export function formatDiagnostic(d: Diagnostic | { severity?: undefined; summary: string; detail: string }): string {
+export function formatDiagnostic(d: Diagnostic | ConsoleDiagnostic): string {
   const sev = d.severity === 'error' ? 'Error' : d.severity === 'warning' ? 'Warning' : '???????';
   let out = `${sev}: ${d.summary}\n\n`;
   if (d.detail !== '') out += `${wrapString(d.detail, 80)}\n\n`;
   return out;
 }
 
-/** Prints diagnostics like Packer's writeDiags; returns 1 if any is an error, else 0. */
-export function writeDiagnostics(ui: CommandUi, diags: Diagnostic[]): number {
-  let ret = 0;
-  for (const d of diags) {
-    if (d.severity === 'error') {
-      ui.error(formatDiagnostic(d));
-      ret = 1;
-    } else {
-      ui.say(formatDiagnostic(d));
-    }
+/**
+ * Prints diagnostics like Packer's writeDiags: all boxes in one message, through Ui.Error when any
+ * is an error (returns 1), else through Ui.Say (returns 0).
+ */
+export function writeDiagnostics(ui: CommandUi, diags: Array<Diagnostic | ConsoleDiagnostic>): number {
+  const text = diags.map((d) => formatDiagnostic(d)).join('');
+  if (text === '') return 0;
+  if (diags.some((d) => d.severity === 'error')) {
+    ui.error(text);
+    return 1;
   }
-  return ret;
+  ui.say(text);
+  return 0;
 }

@@ -14,6 +14,7 @@ export function machineEscape(s: string): string {
 /** The UI a command prints through. */
 export interface CommandUi {
   say(msg: string): void;
+  message(msg: string): void;
   error(msg: string): void;
   /** A machine-readable event (ignored in human mode). */
   machine(type: string, ...data: string[]): void;
@@ -28,12 +29,14 @@ export function commandUi(io: CliIo): CommandUi {
     };
     return {
       say: (m) => line('ui', ['say', m]),
+      message: (m) => line('ui', ['message', m]),
       error: (m) => line('ui', ['error', m]),
       machine: (t, ...d) => line(t, d),
     };
   }
   return {
     say: (m) => void io.stdout.write(maskSecrets(m) + '\n'),
+    message: (m) => void io.stdout.write(maskSecrets(m) + '\n'),
     error: (m) => void io.stdout.write(maskSecrets(m) + '\n'),
     machine: () => undefined,
   };

@@ -1,3 +1,139 @@
-export async function runConsole(): Promise<number> {
+/**
+ * `kiln console [-var k=v] [-var-file f] [TEMPLATE]` (Packer's command/console.go, JSON mode):
+ * evaluates interpolations with the core context. Piped stdin: every line is evaluated and only
+ * the last result printed; interactive: a `> ` prompt until `exit`, EOF or Ctrl-C.
+ */
+import { createInterface } from 'node:readline';
+import { initializeCore, type Core } from '../../core/core.js';
+import { renderFixedPoint } from '../../interpolate/index.js';
+import { parseTemplate } from '../../template/parse.js';
+import type { Template } from '../../template/types.js';
+import { writeDiagnostics, type ConsoleDiagnostic } from '../diagnostics.js';
+import type { CliIo } from '../io.js';
+import { VAR_FLAGS, UsageExit, cliVars, loadTemplateAndVarFiles, parseCommandFlags } from '../meta.js';
+import { commandUi, type CommandUi } from '../output.js';
+import { TINIEST_TEMPLATE } from './inspect.js';
+
+/** parity: command/console.go Help() (program name kiln). */
+export const CONSOLE_USAGE = `Usage: kiln console [options] [TEMPLATE]
+
+  Creates a console for testing variable interpolation.
+  If a template is provided, this command will load the template and any
+  variables defined therein into its context to be referenced during
+  interpolation.
+
+Options:
+  -var 'key=value'       Variable for templates, can be used multiple times.
+  -var-file=path         JSON or HCL2 file containing user variables. [ Note that even in HCL mode this expects file to contain JSON, a fix is comming soon ]`;
+
+/** parity: packer/core.go consoleJSONHelp */
+export const CONSOLE_HELP = `Packer console JSON Mode.
+The Packer console allows you to experiment with Packer interpolations.
+You may access variables in the Packer config you called the console with.
+
+Type in the interpolation to test and hit <enter> to see the result.
+
+"variables" will dump all available variables and their values.
+
+"{{timestamp}}" will output the timestamp, for example "1559855090".
+
+To exit the console, type "exit" and hit <enter>, or use Control-C.
+
+/!\\ If you would like to start console in hcl2 mode without a config you can
+use the --config-type=hcl2 option.`;
+
+/** The result of evaluating one console line. */
+export interface Evaluation {
+  result: string;
+  exit: boolean;
+  diagnostics: ConsoleDiagnostic[];
+}
+
+/** Packer's Core.EvaluateExpression for JSON templates. */
+export function evaluateLine(core: Core, line: string): Evaluation {
+  if (line === '') return { result: '', exit: false, diagnostics: [] };
+  if (line === 'exit') return { result: '', exit: true, diagnostics: [] };
+  if (line === 'help') return { result: CONSOLE_HELP, exit: false, diagnostics: [] };
+  if (line === 'variables') {
+    let out = '\n';
+    for (const [k, v] of Object.entries(core.userVariables).sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      out += `${k}: ${v},\n`;
+    }
+    return { result: out, exit: false, diagnostics: [] };
+  }
+  try {
+    const result = renderFixedPoint(line, {
+      userVariables: core.userVariables,
+      initTime: core.initTime,
+      templatePath: core.templatePath || undefined,
+      data: null,
+    });
+    return { result, exit: false, diagnostics: [] };
+  } catch (e) {
+    if (!(e instanceof Error) || e.name !== 'InterpolateError') throw e;
+    return { result: '', exit: false, diagnostics: [{ summary: 'Interpolation error', detail: e.message }] };
+  }
+}
+
+/** Runs `kiln console`; returns the exit code. */
+export async function runConsole(args: string[], io: CliIo): Promise<number> {
+  const f = parseCommandFlags(args, [...VAR_FLAGS, { name: 'config-type', kind: 'string' }], CONSOLE_USAGE);
+  if (f.args.length > 1) throw new UsageExit(CONSOLE_USAGE, undefined, 1);
+  const ui = commandUi(io);
+  let template: Template;
+  let fileVars: Record<string, string> = {};
+  if (f.args.length === 0) template = parseTemplate(TINIEST_TEMPLATE);
+  else ({ template, fileVars } = await loadTemplateAndVarFiles(f.args[0], f.lists['var-file'] ?? [], io));
+  const core = await initializeCore({
+    template,
+    fileVars,
+    vars: cliVars(f),
+    initTime: io.now(),
+    env: io.env,
+    tolerateInitErrors: true,
+  });
+  if (!io.stdin.isTTY) return piped(core, io, ui);
+  return interactive(core, io, ui);
+}
+
+async function piped(core: Core, io: CliIo, ui: CommandUi): Promise<number> {
+  const rl = createInterface({ input: io.stdin, crlfDelay: Infinity, terminal: false });
+  let last = '';
+  for await (const line of rl) {
+    const ev = evaluateLine(core, line.trim());
+    if (ev.diagnostics.length) writeDiagnostics(ui, ev.diagnostics);
+    last = ev.result;
+  }
+  ui.message(last);
   return 0;
+}
+
+async function interactive(core: Core, io: CliIo, ui: CommandUi): Promise<number> {
+  const rl = createInterface({ input: io.stdin, output: io.stdout as NodeJS.WritableStream, prompt: '> ' });
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      rl.close();
+      resolve(0);
+    };
+    rl.on('SIGINT', () => {
+      if (rl.line === '') finish();
+      else {
+        io.stdout.write('\n');
+        rl.write(null, { ctrl: true, name: 'u' });
+        rl.prompt();
+      }
+    });
+    rl.on('close', finish);
+    rl.on('line', (line) => {
+      const ev = evaluateLine(core, line.trim());
+      if (ev.exit) return finish();
+      if (ev.diagnostics.length) writeDiagnostics(ui, ev.diagnostics);
+      else if (ev.result !== '') ui.say(ev.result);
+      rl.prompt();
+    });
+    rl.prompt();
+  });
 }
