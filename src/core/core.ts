@@ -27,8 +27,9 @@ import { loadComponent } from './registry.js';
 import { goQuote } from '../template/go-quote.js';
 import { CoreInitError, type Diagnostic } from './errors.js';
 
-/** The core version kiln reports to templates (`packer_core_version`, min_packer_version checks). */
-export const CORE_VERSION = '1.6.6';
+import { CORE_VERSION } from './version.js';
+
+export { CORE_VERSION };
 
 export { CoreInitError, type Diagnostic } from './errors.js';
 

@@ -2,7 +2,7 @@
  * `kiln version`: kiln's own version line, and Packer's machine-readable lines with the Packer
  * version kiln is compatible with (tools parse those to check features).
  */
-import { CORE_VERSION } from '../../core/core.js';
+import { CORE_VERSION } from '../../core/version.js';
 import type { CliIo } from '../io.js';
 import { commandUi } from '../output.js';
 import { KILN_VERSION } from '../version-info.js';

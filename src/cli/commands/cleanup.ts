@@ -1,0 +1,111 @@
+/**
+ * `kiln cleanup [-region r[,r2]] [-older-than=1h] [-run-id=ID] [-dry-run] [-endpoint URL] [-profile P]`:
+ * finds what dead kiln runs left in EC2 (resources tagged `kiln-run-id`) and removes it.
+ * kiln's own command (Packer has none); the logic is in src/cleanup, the SDK is loaded lazily.
+ */
+import type { CliIo } from '../io.js';
+import { UsageExit, parseCommandFlags } from '../meta.js';
+import { parseGoDuration } from '../../util/go-duration.js';
+
+export const CLEANUP_USAGE = `Usage: kiln cleanup [options]
+
+  Finds the temporary resources (instances, AMIs and snapshots of unfinished
+  builds, volumes, security groups, key pairs) that kiln runs which died left
+  behind, recognised by their kiln-run-id tag, and removes them: instances
+  first, key pairs last. Finished AMIs are never touched.
+
+  Exits 0 when everything found was removed, 1 when something could not be.
+
+Options:
+
+  -region=r1,r2          Regions to clean (repeatable). Default: AWS_REGION or AWS_DEFAULT_REGION.
+  -older-than=1h         Only resources of runs at least this old (Go duration). 0s takes every run.
+  -run-id=ID             Only the resources of this run.
+  -dry-run               List what would be removed; remove nothing.
+  -endpoint=URL          EC2 endpoint. Default: AWS_ENDPOINT_URL_EC2, then AWS_ENDPOINT_URL.
+  -profile=NAME          Shared credentials profile.`;
+
+/** Runs `kiln cleanup`; returns the exit code. */
+export async function runCleanup(args: string[], io: CliIo): Promise<number> {
+  const f = parseCommandFlags(
+    args,
+    [
+      { name: 'region', kind: 'list' },
+      { name: 'older-than', kind: 'string' },
+      { name: 'run-id', kind: 'string' },
+      { name: 'dry-run', kind: 'bool' },
+      { name: 'endpoint', kind: 'string' },
+      { name: 'profile', kind: 'string' },
+    ],
+    CLEANUP_USAGE,
+  );
+  if (f.args.length !== 0) throw new UsageExit(CLEANUP_USAGE, `Cannot clean up: unexpected argument ${f.args[0]}`, 1);
+  const err = (line: string) => void io.stderr.write(line + '\n');
+  const out = (line: string) => void io.stdout.write(line + '\n');
+
+  const regions = [...new Set((f.lists.region ?? []).map((r) => r.trim()).filter((r) => r !== ''))];
+  if (regions.length === 0) {
+    const r = io.env.AWS_REGION || io.env.AWS_DEFAULT_REGION || '';
+    if (r === '') {
+      err('Cannot clean up: no region; give -region or set AWS_REGION');
+      return 1;
+    }
+    regions.push(r);
+  }
+  const olderThanText = f.strings['older-than'] ?? '1h';
+  let olderThanMs: number;
+  try {
+    olderThanMs = parseGoDuration(olderThanText);
+  } catch (e) {
+    err(`Cannot clean up: -older-than: ${(e as Error).message}`);
+    return 1;
+  }
+  if (olderThanMs < 0) {
+    err(`Cannot clean up: -older-than must not be negative, got ${olderThanText}`);
+    return 1;
+  }
+  const runId = f.strings['run-id'];
+  if (runId !== undefined && runId.trim() === '') {
+    err('Cannot clean up: -run-id is empty');
+    return 1;
+  }
+  const dryRun = f.bools['dry-run'] === true;
+
+  // The SDK and the builder's client factory (credentials, endpoint chain, retries) load only here.
+  const [{ createEc2 }, { ec2CleanupApi }, cleanup] = await Promise.all([
+    import('../../builders/amazon/common/aws.js'),
+    import('../../cleanup/ec2-api.js'),
+    import('../../cleanup/index.js'),
+  ]);
+  const access = {
+    access_key: '',
+    secret_key: '',
+    token: '',
+    region: '',
+    profile: f.strings.profile ?? '',
+    shared_credentials_file: '',
+    custom_endpoint_ec2: f.strings.endpoint ?? '',
+    insecure_skip_tls_verify: false,
+    max_retries: 10,
+    mfa_code: '',
+    skip_metadata_api_check: false,
+    skip_credential_validation: false,
+    decode_authorization_messages: false,
+  };
+  const apis = [];
+  for (const region of regions) {
+    const ec2 = await createEc2(access, region);
+    apis.push(ec2CleanupApi(ec2.sdk, ec2.client, region));
+  }
+  const report = await cleanup.runCleanup(apis, {
+    olderThanMs,
+    runId,
+    dryRun,
+    now: io.now(),
+    say: out,
+  });
+  for (const line of cleanup.summarize(report, { dryRun, olderThanMs, regions })) out(line);
+  const failures = cleanup.failureLines(report);
+  for (const line of failures) err(line);
+  return failures.length === 0 ? 0 : 1;
+}

@@ -1,0 +1,92 @@
+/**
+ * Seeded mutation fuzzing of kiln's CLI in-process: mutated templates (text and structure), var
+ * files and command lines. Every case must end with an exit code and no internal error or stack
+ * trace. Deterministic: the seed and the case count are fixed (KILN_FUZZ_CASES overrides).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { run } from '../../src/cli/main.js';
+import { mutateArgs, mutateText, mutateValue, pick, prng, randomValue } from './mutate.js';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const CASES = Number(process.env.KILN_FUZZ_CASES ?? 10_000);
+
+function seeds(): string[] {
+  const out: string[] = [
+    '{"builders":[{"type":"null","communicator":"none"}],"provisioners":[{"type":"shell-local","inline":["echo {{user `a`}}"]}],"variables":{"a":"x","b":"{{user `a`}}-{{timestamp}}"}}',
+    '{"builders":[{"type":"file","target":"out.txt","content":"x"}],"post-processors":[["manifest",{"type":"checksum"}]]}',
+  ];
+  const dir = resolve(REPO_ROOT, '../shared/corpus/packer-fixtures');
+  const walk = (d: string): void => {
+    let names: string[] = [];
+    try {
+      names = readdirSync(d);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (n.endsWith('.json') && out.length < 120) out.push(readFileSync(p, 'utf8'));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+function capture(): { sink: { write(s: string): boolean }; text: () => string } {
+  const parts: string[] = [];
+  return { sink: { write: (s: string) => (parts.push(String(s)), true) }, text: () => parts.join('') };
+}
+
+test(`kiln survives ${CASES} mutated templates, var files and command lines`, { timeout: 900_000 }, async () => {
+  const r = prng(0x6b696c6e);
+  const corpus = seeds();
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-fuzz-'));
+  const tpl = join(dir, 't.json');
+  const varFile = join(dir, 'v.json');
+  const failures: string[] = [];
+  try {
+    for (let i = 0; i < CASES; i++) {
+      const seed = pick(r, corpus);
+      let text: string;
+      if (r() < 0.5) {
+        text = mutateText(r, seed);
+      } else {
+        let v: unknown;
+        try {
+          v = JSON.parse(seed);
+        } catch {
+          v = randomValue(r);
+        }
+        text = JSON.stringify(mutateValue(r, v), null, r() < 0.5 ? 2 : undefined) ?? 'null';
+      }
+      writeFileSync(tpl, text);
+      writeFileSync(varFile, r() < 0.7 ? JSON.stringify(mutateValue(r, { a: 'x', n: '{{user `a`}}' })) : mutateText(r, '{"a":"b"}'));
+      const args = mutateArgs(r, tpl, varFile);
+      const out = capture();
+      const err = capture();
+      const code = await run(args, {
+        stdout: out.sink,
+        stderr: err.sink,
+        stdin: Readable.from(args.includes('-') || args[0] === 'console' ? [text.slice(0, 200)] : []),
+        env: { PATH: process.env.PATH },
+        cwd: dir,
+        now: () => new Date(0),
+      });
+      const all = out.text() + err.text();
+      if (typeof code !== 'number' || /internal error|\n\s+at .+:\d+:\d+\)?\n/.test(all)) {
+        failures.push(`case ${i}: kiln ${args.join(' ')}\n--- template:\n${text.slice(0, 400)}\n--- output:\n${all.slice(0, 800)}`);
+        if (failures.length >= 5) break;
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.deepEqual(failures, [], failures.join('\n\n'));
+});
