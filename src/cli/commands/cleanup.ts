@@ -4,7 +4,8 @@
  * kiln's own command (Packer has none); the logic is in src/cleanup, the SDK is loaded lazily.
  */
 import type { CliIo } from '../io.js';
-import { UsageExit, parseCommandFlags } from '../meta.js';
+import { FlagError, HelpRequested, parseFlags, type FlagSpec, type ParsedFlags } from '../flags.js';
+import { UsageExit } from '../usage.js';
 import { parseGoDuration } from '../../util/go-duration.js';
 
 export const CLEANUP_USAGE = `Usage: kiln cleanup [options]
@@ -24,6 +25,17 @@ Options:
   -dry-run               List what would be removed; remove nothing.
   -endpoint=URL          EC2 endpoint. Default: AWS_ENDPOINT_URL_EC2, then AWS_ENDPOINT_URL.
   -profile=NAME          Shared credentials profile.`;
+
+/** Flag parsing as meta.ts does it, without loading the template machinery this command never needs. */
+function parseCommandFlags(args: string[], specs: FlagSpec[], usage: string): ParsedFlags {
+  try {
+    return parseFlags(args, specs);
+  } catch (e) {
+    if (e instanceof HelpRequested) throw new UsageExit(usage, undefined, 0);
+    if (e instanceof FlagError) throw new UsageExit(usage, e.message, 1);
+    throw e;
+  }
+}
 
 /** Runs `kiln cleanup`; returns the exit code. */
 export async function runCleanup(args: string[], io: CliIo): Promise<number> {

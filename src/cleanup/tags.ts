@@ -1,0 +1,54 @@
+/**
+ * The tags `kiln cleanup` recognises kiln's resources by, and the two helpers the amazon builder
+ * calls so that a half-made AMI can be told from a finished one.
+ *
+ * - `kiln-run-id=<run uuid>` on every temporary resource (key pair, security group, instance,
+ *   volumes) and on every AMI and snapshot the run makes.
+ * - `kiln-state=incomplete` on an AMI (and its snapshots) from the moment it is created until the
+ *   build has finished with it; the builder then deletes that tag ({@link markImagesComplete}).
+ *   An AMI carrying the run id without `kiln-state` is a product and cleanup never touches it;
+ *   an AMI with `kiln-state=incomplete` whose run is old enough is a leftover.
+ *
+ * No SDK import here: the builder passes its client and SDK module in.
+ */
+import type { EC2Client, TagSpecification } from '@aws-sdk/client-ec2';
+
+import { RUN_ID_TAG } from '../builders/amazon/common/state.js';
+
+export { RUN_ID_TAG };
+
+/** The tag marking an AMI or snapshot the build has not finished with. */
+export const STATE_TAG = 'kiln-state';
+/** The value of {@link STATE_TAG} while the image is half made. */
+export const STATE_INCOMPLETE = 'incomplete';
+
+/**
+ * TagSpecifications for CreateImage (and CopyImage): the image carries the run id and
+ * `kiln-state=incomplete` from its first moment. (moto 5.2.1 answers 500 to a `snapshot`
+ * specification on CreateImage and ignores CopyImage's specifications: tag snapshots and copies
+ * with {@link incompleteImageTags} through CreateTags as soon as their ids are known.)
+ */
+export function incompleteImageTagSpecifications(runId: string, resourceTypes: Array<'image' | 'snapshot'> = ['image']): TagSpecification[] {
+  return resourceTypes.map((ResourceType) => ({ ResourceType, Tags: incompleteImageTags(runId) }));
+}
+
+/** The tags of a half-made AMI or snapshot, for CreateTags. */
+export function incompleteImageTags(runId: string): Array<{ Key: string; Value: string }> {
+  return [
+    { Key: RUN_ID_TAG, Value: runId },
+    { Key: STATE_TAG, Value: STATE_INCOMPLETE },
+  ];
+}
+
+/**
+ * Marks AMIs and snapshots as finished (the build's product): removes `kiln-state` and keeps the
+ * run id. The builder calls this once per region after the last image step succeeded.
+ */
+export async function markImagesComplete(
+  ec2: { client: EC2Client; sdk: typeof import('@aws-sdk/client-ec2') },
+  resourceIds: string[],
+  signal?: AbortSignal,
+): Promise<void> {
+  if (resourceIds.length === 0) return;
+  await ec2.client.send(new ec2.sdk.DeleteTagsCommand({ Resources: resourceIds, Tags: [{ Key: STATE_TAG }] }), { abortSignal: signal });
+}
