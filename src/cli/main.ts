@@ -34,6 +34,7 @@ const COMMANDS: Record<string, CommandEntry> = {
       return mod.runBuild;
     },
   },
+  cleanup: { synopsis: 'removes what dead kiln runs left in EC2', load: async () => (await import('./commands/cleanup.js')).runCleanup },
   console: {
     synopsis: 'creates a console for testing variable interpolation',
     load: async () => (await import('./commands/console.js')).runConsole,
