@@ -103,9 +103,11 @@ export async function run(argv: string[], ioIn?: Partial<CliIo>): Promise<number
 }
 
 async function dispatch(args: string[], io: CliIo): Promise<number> {
-  // mitchellh/cli: help/version flags are found anywhere before `--`; the first non-flag is the command.
+  // mitchellh/cli: help flags anywhere before `--`; version flags and other flags before the
+  // command; the first non-flag argument is the command.
   let isHelp = false;
   let isVersion = false;
+  const topFlags: string[] = [];
   let command: string | undefined;
   let commandIndex = -1;
   for (let i = 0; i < args.length; i++) {
@@ -119,30 +121,41 @@ async function dispatch(args: string[], io: CliIo): Promise<number> {
       isVersion = true;
       continue;
     }
-    if (command === undefined && a !== '' && a[0] !== '-') {
+    if (command === undefined && a.startsWith('-')) {
+      topFlags.push(a);
+      continue;
+    }
+    if (command === undefined && a !== '') {
       command = a;
       commandIndex = i;
       break;
     }
   }
-  if (isVersion && command === undefined) {
+  if (isVersion) {
     const { versionLine } = await import('./commands/version.js');
     io.stdout.write(versionLine() + '\n');
     return 0;
   }
   if (command === undefined || !Object.prototype.hasOwnProperty.call(COMMANDS, command)) {
     io.stdout.write(mainUsage() + '\n');
-    return isHelp && command === undefined ? 0 : 127;
+    return isHelp && command === undefined && topFlags.length === 0 ? 0 : 127;
   }
   const entry = COMMANDS[command];
   const rest = args.slice(commandIndex + 1);
   const runCommand = await entry.load();
-  // -h/-help/--help anywhere (before `--`): the command's help, exit 0 (commands handle it).
-  const cmdArgs = isHelp && !rest.includes('-h') && !rest.includes('-help') && !rest.includes('--help') ? ['-h', ...rest] : rest;
+  // Help anywhere, or flags before the command: the command's usage (via its own -h handling).
+  const wantHelp = isHelp || topFlags.length > 0;
+  const cmdArgs = wantHelp ? ['-h', ...rest] : rest;
   try {
     return await runCommand(cmdArgs, io);
   } catch (e) {
     if (e instanceof UsageExit) {
+      if (topFlags.length > 0 && !isHelp) {
+        // parity: mitchellh/cli
+        io.stdout.write('Invalid flags before the subcommand. If these flags are for\nthe subcommand, please put them after the subcommand.\n\n');
+        io.stdout.write(e.usage + '\n');
+        return 1;
+      }
       io.stdout.write(e.usage + '\n');
       if (e.flagMessage) io.stdout.write(e.flagMessage + '\n');
       return e.exitCode;
