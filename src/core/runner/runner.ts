@@ -64,6 +64,7 @@ export async function runBasic<S extends RunState>(
         break;
       }
       started.push(step);
+      debugLog(`[INFO] Running step ${step.name}`);
       let result: 'continue' | 'halt';
       try {
         result = await step.run(state, { ui, signal });
@@ -83,6 +84,7 @@ export async function runBasic<S extends RunState>(
   } finally {
     for (const step of started.reverse()) {
       if (!step.cleanup) continue;
+      debugLog(`[INFO] Cleaning up step ${step.name}`);
       try {
         await step.cleanup(state, ui);
       } catch (e) {

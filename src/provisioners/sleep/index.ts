@@ -16,7 +16,7 @@ export class SleepProvisioner implements Provisioner {
     this.cfg = decodeConfig(sleepFields, raws, { pc, placeholder });
   }
 
-  /** Sleeps; rejects with `context canceled` when the run is interrupted (or times out). */
+  /** Sleeps; rejects with `context canceled` when the run is interrupted or the `timeout` fires. */
   async provision({ signal }: ProvisionContext): Promise<void> {
     if (!this.cfg) throw new InternalError('sleep: provision called before prepare');
     const ms = this.cfg.duration;
@@ -28,7 +28,8 @@ export class SleepProvisioner implements Provisioner {
       }, ms);
       const onAbort = (): void => {
         clearTimeout(timer);
-        reject(new Error(signal.reason instanceof Error && /deadline/.test(signal.reason.message) ? 'context deadline exceeded' : 'context canceled'));
+        // parity: over Packer's plugin RPC a timeout reaches the provisioner as a cancellation too
+        reject(new Error('context canceled'));
       };
       signal.addEventListener('abort', onAbort, { once: true });
     });

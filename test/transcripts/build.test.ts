@@ -1,0 +1,191 @@
+/**
+ * End-to-end transcripts of `kiln build` with the null builder (`communicator: none`),
+ * shell-local, sleep, breakpoint and manifest: the CLI runs in-process (or as a real process for
+ * SIGINT), its stdout is sanitised (durations → <D>, temporary script names → <N>) and compared
+ * with the expected transcript in testdata/<case>.out.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runKiln } from '../../src/cli/run-kiln.test-helper.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const DATA = join(ROOT, 'test/transcripts/testdata');
+const KILN = join(ROOT, 'bin/kiln');
+
+const UNIT = '(?:year|week|day|hour|minute|second|millisecond|microsecond)s?';
+const DURATION = new RegExp(`\\d+ ${UNIT}(?: \\d+ ${UNIT})?`, 'g');
+
+/** Replaces volatile parts: durations, temp script names, cleanup-time notes, colour codes. */
+export function sanitize(text: string): string {
+  return text
+    .replace(/\x1b\[[0-9;]*m/g, '')
+    .replace(/ \(cleanup [^)]*\)/g, '')
+    .replace(DURATION, '<D>')
+    .replace(/packer-shell\d+/g, 'packer-shell<N>');
+}
+
+function expected(name: string): string {
+  return readFileSync(join(DATA, `${name}.out`), 'utf8');
+}
+
+function template(name: string): string {
+  return join(DATA, `${name}.json`);
+}
+
+test('a successful build prints Packer\'s sequence and the step table, and writes the manifest', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-tr-'));
+  try {
+    const r = await runKiln(['build', '-color=false', '-var', `out=${dir}`, template('success')]);
+    assert.equal(sanitize(r.stdout), expected('success'));
+    assert.equal(r.code, 0);
+    assert.equal(r.stderr, '');
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    assert.equal(manifest.builds.length, 1);
+    const b = manifest.builds[0];
+    assert.deepEqual(Object.keys(b), ['name', 'builder_type', 'build_time', 'files', 'artifact_id', 'packer_run_uuid', 'custom_data']);
+    assert.equal(b.name, 'null');
+    assert.equal(b.files, null);
+    assert.equal(b.artifact_id, 'Null');
+    assert.deepEqual(b.custom_data, { id: 'Null' });
+    assert.equal(manifest.last_run_uuid, b.packer_run_uuid);
+    assert.equal(existsSync(join(dir, 'manifest.json.lock')), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a second run appends to the manifest; -force starts it afresh', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-tr-'));
+  try {
+    const args = ['build', '-color=false', '-var', `out=${dir}`, template('success')];
+    await runKiln(args);
+    await runKiln(args);
+    const read = () => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    assert.equal(read().builds.length, 2);
+    assert.notEqual(read().builds[0].packer_run_uuid, read().builds[1].packer_run_uuid);
+    await runKiln(['build', '-force', ...args.slice(1)]);
+    assert.equal(read().builds.length, 1);
+    const text = readFileSync(join(dir, 'manifest.json'), 'utf8');
+    assert.ok(!text.endsWith('\n'), 'Go writes no trailing newline');
+    assert.match(text, /^\{\n {2}"builds": \[\n {4}\{\n {6}"name": "null",/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('colours: the build colour line, bold say, plain message, red error', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-tr-'));
+  try {
+    const r = await runKiln(['build', '-var', `out=${dir}`, template('success')]);
+    const lines = r.stdout.split('\n');
+    assert.equal(lines[0], '\x1b[1;32mnull: output will be in this color.\x1b[0m');
+    assert.equal(lines[1], '');
+    assert.match(lines[2], /^\x1b\[1;32m==> null: Running local shell script: \/.*packer-shell\d+\x1b\[0m$/);
+    assert.equal(lines[3], '\x1b[0;32m    null: hi from null\x1b[0m');
+    assert.ok(lines.includes('==> Builds finished. The artifacts of successful builds are:'), 'command lines stay plain');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a failing script: Packer\'s messages, the error-cleanup provisioner, exit 1', async () => {
+  const r = await runKiln(['build', '-color=false', template('failure')]);
+  assert.equal(sanitize(r.stdout), expected('failure'));
+  assert.equal(r.code, 1);
+});
+
+test('-on-error=abort skips the cleanups with Packer\'s messages', async () => {
+  const r = await runKiln(['build', '-color=false', '-on-error=abort', template('failure')]);
+  assert.equal(sanitize(r.stdout), expected('failure-abort'));
+  assert.equal(r.code, 1);
+});
+
+test('-on-error=run-cleanup-provisioner still runs the error-cleanup provisioner', async () => {
+  const r = await runKiln(['build', '-color=false', '-on-error=run-cleanup-provisioner', template('failure')]);
+  assert.equal(sanitize(r.stdout), expected('failure-run-cleanup-provisioner'));
+  assert.equal(r.code, 1);
+});
+
+test('sensitive values are masked in human output', async () => {
+  const r = await runKiln(['build', '-color=false', template('sensitive')]);
+  assert.equal(sanitize(r.stdout), expected('sensitive'));
+  assert.ok(!r.stdout.includes('s3cr3t'));
+});
+
+test('-machine-readable prints Packer\'s lines, and masks sensitive values (unlike Packer)', async () => {
+  const r = await runKiln(['build', '-machine-readable', template('sensitive')]);
+  assert.equal(sanitize(r.stdout), expected('sensitive-machine'));
+  assert.equal(r.code, 0);
+});
+
+test('pause_before and timeout wrappers print Packer\'s messages; the timeout fails the build', async () => {
+  const r = await runKiln(['build', '-color=false', template('wrappers')]);
+  assert.equal(sanitize(r.stdout), expected('wrappers'));
+  assert.equal(r.code, 1);
+});
+
+test('max_retries retries with the first error in every message', async () => {
+  const r = await runKiln(['build', '-color=false', template('retries')]);
+  assert.equal(sanitize(r.stdout), expected('retries'));
+  assert.equal(r.code, 1);
+});
+
+test('a breakpoint without a terminal fails the build', async () => {
+  const r = await runKiln(['build', '-color=false', template('breakpoint')]);
+  assert.equal(sanitize(r.stdout), expected('breakpoint'));
+  assert.equal(r.code, 1);
+});
+
+test('builds run in name order; KILN_PACKER_PARITY drops the step table', async () => {
+  const r = await runKiln(['build', '-parallel-builds=1', template('two-builds')], { env: { KILN_PACKER_PARITY: '1' } });
+  assert.equal(sanitize(r.stdout), expected('two-builds'));
+  assert.ok(r.stdout.startsWith('\x1b[1;32malpha: output will be in this color.\x1b[0m\n\x1b[1;36mbeta: output'));
+  assert.equal(r.code, 0);
+});
+
+test('-only selects builds by name', async () => {
+  const r = await runKiln(['build', '-color=false', '-only=beta', template('two-builds')], { env: { KILN_PACKER_PARITY: '1' } });
+  assert.ok(r.stdout.includes('    beta: in beta'));
+  assert.ok(!r.stdout.includes('alpha'));
+  assert.equal(r.code, 0);
+});
+
+test('SIGINT during a sleep: cleanups run in reverse, post-processors skipped, exit 1', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-tr-'));
+  const log = join(dir, 'kiln.log');
+  try {
+    const child = spawn(process.execPath, [KILN, 'build', '-color=false', template('sigint')], {
+      env: { ...process.env, PACKER_LOG: '1', PACKER_LOG_PATH: log, KILN_PACKER_PARITY: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const started = new Promise<void>((resolve) =>
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.includes('null: start')) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await started;
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    child.kill('SIGINT');
+    const code = await exited;
+    assert.ok(Date.now() - t0 < 5000, 'the interrupt ends the 30 s sleep at once');
+    assert.equal(sanitize(stdout), expected('sigint'), stderr);
+    assert.equal(code, 1);
+    const text = readFileSync(log, 'utf8');
+    const cleanups = [...text.matchAll(/Cleaning up step (\w+)/g)].map((m) => m[1]);
+    assert.deepEqual(cleanups, ['StepProvision', 'StepConnect']);
+    assert.match(text, /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /m);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
