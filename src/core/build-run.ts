@@ -75,7 +75,7 @@ async function runPostProcessors(
         prior = undefined;
         break;
       } finally {
-        timings.record(`post-processor ${pp.name}`, 'run', elapsed());
+        timings.add(`post-processor ${pp.name}`, elapsed());
       }
       if (!result.artifact) {
         debugLog('Nil artifact, halting post-processor chain.');

@@ -24,4 +24,9 @@ export class StepTimings {
     if (phase === 'run') row.runNs += ns;
     else row.cleanupNs += ns;
   }
+
+  /** Appends a row of its own (e.g. one per post-processor, even when two share a name). */
+  add(name: string, runNs: bigint): void {
+    this.rows.push({ name, runNs, cleanupNs: 0n });
+  }
 }

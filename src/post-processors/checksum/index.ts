@@ -9,7 +9,7 @@ import { basename, dirname } from 'node:path';
 import type { Ui } from '../../ui/ui.js';
 import type { Artifact, GeneratedData, PackerConfig, PostProcessor, PostProcessResult, RawConfig } from '../../core/types.js';
 import { decodeConfig, f, interpolationContext, type DecodedConfig } from '../../config/decode.js';
-import { defaultEngine } from '../../config/render-walk.js';
+import { renderFixedPoint, validateTemplate } from '../../interpolate/index.js';
 import { ConfigError, InternalError } from '../../util/errors.js';
 
 const HASHES: Record<string, string> = {
@@ -56,7 +56,7 @@ export class ChecksumPostProcessor implements PostProcessor {
     const problems: string[] = [];
     for (const t of cfg.checksumTypes) if (!HASHES[t]) problems.push(`Unrecognized checksum type: ${t}`); // parity
     try {
-      defaultEngine().validateTemplate(cfg.output);
+      validateTemplate(cfg.output);
     } catch (e) {
       problems.push(`Error parsing target template: ${(e as Error).message}`); // parity
     }
@@ -110,17 +110,6 @@ async function hashFile(algorithm: string, file: string): Promise<string> {
     throw new Error(`unable to compute ${algorithm} hash for ${file}`); // parity
   }
   return hash.digest('hex');
-}
-
-function renderFixedPoint(text: string, ctx: ReturnType<typeof interpolationContext>): string {
-  const engine = defaultEngine();
-  let current = text;
-  for (let i = 0; i < 100; i++) {
-    const next = engine.render(current, ctx);
-    if (next === current) break;
-    current = next;
-  }
-  return current;
 }
 
 export function create(): PostProcessor {

@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import type { Ui } from '../../ui/ui.js';
 import type { Artifact, GeneratedData, PackerConfig, PostProcessor, PostProcessResult, RawConfig } from '../../core/types.js';
 import { decodeConfig, f, interpolationContext, type DecodedConfig } from '../../config/decode.js';
-import { defaultEngine } from '../../config/render-walk.js';
+import { renderFixedPoint, validateTemplate } from '../../interpolate/index.js';
 import { decodeGoJson, GoJsonError } from '../../template/go-json.js';
 import { InternalError, UserError } from '../../util/errors.js';
 import { debugLog } from '../../util/log.js';
@@ -50,7 +50,7 @@ export class ManifestPostProcessor implements PostProcessor {
   async configure(raws: RawConfig[], pc: PackerConfig, placeholder: GeneratedData): Promise<void> {
     const cfg = decodeConfig(manifestFields, raws, { pc, placeholder, deprecated: ['filename'] });
     try {
-      defaultEngine().validateTemplate(cfg.output);
+      validateTemplate(cfg.output);
     } catch (e) {
       throw new UserError(`Error parsing target template: ${(e as Error).message}`); // parity
     }
@@ -78,17 +78,6 @@ export class ManifestPostProcessor implements PostProcessor {
     appendToManifest(cfg.output, entry, pc.runUuid, pc.force);
     return { artifact: source, keep: true, forceOverride: true };
   }
-}
-
-function renderFixedPoint(text: string, ctx: ReturnType<typeof interpolationContext>): string {
-  const engine = defaultEngine();
-  let current = text;
-  for (let i = 0; i < 100; i++) {
-    const next = engine.render(current, ctx);
-    if (next === current) break;
-    current = next;
-  }
-  return current;
 }
 
 function fileSize(path: string): number {

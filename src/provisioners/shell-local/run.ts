@@ -12,8 +12,7 @@ import { join, resolve } from 'node:path';
 import type { Ui } from '../../ui/ui.js';
 import type { GeneratedData, PackerConfig } from '../../core/types.js';
 import { interpolationContext } from '../../config/decode.js';
-import { defaultEngine } from '../../config/render-walk.js';
-import type { InterpolateContext } from '../../interpolate/index.js';
+import { renderFixedPoint, type InterpolateContext } from '../../interpolate/index.js';
 import { uiOutputStreams } from '../../ui/output-lines.js';
 import { debugLog } from '../../util/log.js';
 import type { ShellLocalConfig } from './config.js';
@@ -23,18 +22,6 @@ const HOST_OS = process.platform === 'win32' ? 'windows' : process.platform;
 /** Packer's ErrorInvalidExitCode text (no space after the period). */
 export function invalidExitCodeError(code: number, allowed: number[]): Error {
   return new Error(`Script exited with non-zero exit status: ${code}.Allowed exit codes are: [${allowed.join(' ')}]`); // parity
-}
-
-/** Renders until the text no longer changes (Packer's interpolate.Render fixed point). */
-export function renderFixedPoint(text: string, ctx: InterpolateContext): string {
-  const engine = defaultEngine();
-  let current = text;
-  for (let i = 0; i < 100; i++) {
-    const next = engine.render(current, ctx);
-    if (next === current) return next;
-    current = next;
-  }
-  return current;
 }
 
 /** Runs the configured scripts; rejects with Packer's error texts. */
