@@ -272,3 +272,31 @@ test('__proto__ keys stay plain data', () => {
   assert.equal(Object.getPrototypeOf(c.tags), Object.prototype);
   assert.equal((c.tags as Record<string, string>)['__proto__'], 'x');
 });
+
+test('with the real engine: user variables, build_name, placeholders and Go error texts', () => {
+  const t = { host: f.string('ssh_host', 'Host.'), port: f.int('ssh_port', 'Port.'), cmd: f.string('command', 'Cmd.') };
+  const ph = placeholderData();
+  const c = decodeConfig(t, [{ ssh_host: '{{build_name}}-{{ build_type }}-{{packer_version}}', ssh_port: '{{user `port`}}', command: '{{ build `Host` }}|{{ .ID }}' }], {
+    pc,
+    placeholder: ph,
+  });
+  assert.equal(c.host, 'b-null-1.6.6');
+  assert.equal(c.port, 2222);
+  assert.equal(c.cmd, '{{.Host}}|' + ph.ID);
+  assert.throws(() => decodeConfig(t, [{ ssh_host: '{{nosuch}}' }], { pc }), {
+    message: `invalid 'ssh_host': template: root:1: function "nosuch" not defined in:\n\n{{nosuch}}`,
+  });
+  assert.throws(() => decodeConfig(t, [{ command: '{{env `HOME`}}' }], { pc }), {
+    message: 'render \'command\': template: root:1:2: executing "root" at <env `HOME`>: error calling env: env vars are not allowed here in:\n\n{{env `HOME`}}',
+  });
+  assert.throws(() => decodeConfig(t, [{ command: '{{ build `ID` }}' }], { pc }), (err: unknown) =>
+    err instanceof DecodeError && err.message.startsWith("render 'command': ") && err.message.includes('Error validating build variable'),
+  );
+});
+
+test('builder functions are known to both validation and rendering', () => {
+  const t = { name: f.string('ami_name', 'Name.') };
+  const extraFuncs = { clean_resource_name: (s: unknown) => String(s).replace(/[^a-z]/g, '-') };
+  assert.equal(decodeConfig(t, [{ ami_name: '{{ "a b" | clean_resource_name }}' }], { pc, extraFuncs }).name, 'a-b');
+  assert.throws(() => decodeConfig(t, [{ ami_name: '{{ "a" | clean_resource_name }}' }], { pc }), /function "clean_resource_name" not defined/);
+});

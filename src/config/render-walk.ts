@@ -3,30 +3,23 @@
  * `interpolate.RenderMap`: every string leaf at any depth and every key of a nested object is
  * syntax-checked, then — unless its top-level key is excluded — rendered single-pass.
  */
-import * as interpolate from '../interpolate/index.js';
-import type { InterpolateContext } from '../interpolate/index.js';
+import { InterpolateError, render, validateTemplate, type InterpolateContext } from '../interpolate/index.js';
 import type { RawConfig } from '../core/types.js';
 
-/** The two engine entry points decoding needs (src/interpolate/index.ts exports both). */
+/** The two engine entry points decoding needs (tests may substitute a stand-in). */
 export interface TemplateEngine {
   render(text: string, ctx: InterpolateContext): string;
-  validateTemplate(text: string): void;
+  validateTemplate(text: string, ctx?: Pick<InterpolateContext, 'extraFuncs'>): void;
 }
 
-/** The engine exported by src/interpolate/index.ts, resolved at call time. */
-export function defaultEngine(): TemplateEngine {
-  const mod = interpolate as unknown as Partial<TemplateEngine>;
-  if (typeof mod.render !== 'function' || typeof mod.validateTemplate !== 'function') {
-    throw new Error('Cannot interpolate configuration: the template engine is not available');
-  }
-  return { render: mod.render, validateTemplate: mod.validateTemplate };
-}
+/** The engine of src/interpolate. */
+export const defaultEngine: TemplateEngine = { render, validateTemplate };
 
 /** A template error found while rendering a layer; `message` is Packer's full text. */
 export class RenderError extends Error {}
 
 function goErrorText(err: unknown): string {
-  if (err instanceof interpolate.InterpolateError) return err.message;
+  if (err instanceof InterpolateError) return err.message;
   throw err;
 }
 
@@ -44,7 +37,7 @@ interface WalkState {
 
 function walkString(s: string, st: WalkState): string {
   try {
-    st.engine.validateTemplate(s);
+    st.engine.validateTemplate(s, st.ctx);
   } catch (err) {
     throw new RenderError(`invalid '${st.topKey}': ${goErrorText(err)} in:\n\n${s}`); // parity:
   }

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as interpolate from '../../interpolate/index.js';
 import type { PackerConfig } from '../../core/types.js';
 import { ConfigError } from '../../util/errors.js';
 import { decodeNullConfig } from './config.js';
@@ -19,9 +18,6 @@ const pc: PackerConfig = {
   runUuid: 'u',
 };
 
-// TODO(config): drop the skip once src/interpolate/index.ts exports render/validateTemplate.
-const skip = typeof (interpolate as Record<string, unknown>).render === 'function' ? false : 'interpolation engine not exported yet';
-
 function problems(raw: Record<string, unknown>): string {
   try {
     decodeNullConfig([{ type: 'null', ...raw }], pc);
@@ -32,7 +28,7 @@ function problems(raw: Record<string, unknown>): string {
   return '';
 }
 
-test('a complete ssh config decodes with user variables rendered first', { skip }, () => {
+test('a complete ssh config decodes with user variables rendered first', () => {
   const c = decodeNullConfig([{ type: 'null', ssh_host: '127.0.0.1', ssh_port: '{{user `port`}}', ssh_username: 'root', ssh_password: 'pw' }], pc);
   assert.equal(c.sshPort, 22877);
   assert.equal(c.sshHost, '127.0.0.1');
@@ -41,11 +37,11 @@ test('a complete ssh config decodes with user variables rendered first', { skip 
   assert.equal(c.packer.buildName, 'null');
 });
 
-test('communicator none needs nothing', { skip }, () => {
+test('communicator none needs nothing', () => {
   assert.equal(problems({ communicator: 'none' }), '');
 });
 
-test('missing everything: communicator problems first, then the null builder’s', { skip }, () => {
+test('missing everything: communicator problems first, then the null builder’s', () => {
   assert.equal(
     problems({}),
     [
@@ -70,7 +66,7 @@ test('missing everything: communicator problems first, then the null builder’s
   );
 });
 
-test('exactly one authentication method', { skip }, () => {
+test('exactly one authentication method', () => {
   assert.equal(
     problems({ ssh_host: 'h', ssh_username: 'u' }),
     '1 error(s) occurred:\n\n* one authentication method must be specified, please reference your communicator documentation',
@@ -82,12 +78,12 @@ test('exactly one authentication method', { skip }, () => {
   );
 });
 
-test('unknown and deprecated keys are reported before validation', { skip }, () => {
+test('unknown and deprecated keys are reported before validation', () => {
   const msg = problems({ ssh_host: 'h', ssh_key_path: 'a', foo: 1, packer_build_name: 'x' });
   assert.ok(msg.startsWith("2 errors occurred:\n\t* unknown configuration key: '\"foo\"'\n\t* Deprecated configuration key: 'ssh_key_path'."), msg);
 });
 
-test('decode type errors come first and alone', { skip }, () => {
+test('decode type errors come first and alone', () => {
   assert.equal(
     problems({ ssh_port: 'x', ssh_timeout: 'zz', foo: 1 }),
     '2 error(s) decoding:\n\n* cannot parse \'ssh_port\' as int: strconv.ParseInt: parsing "x": invalid syntax\n* error decoding \'ssh_timeout\': time: invalid duration "zz"',
