@@ -34,13 +34,21 @@ const pc: PackerConfig = {
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-comm-'));
 const rsaPem = join(dir, 'rsa.pem');
-writeFileSync(rsaPem, generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem' }));
+writeFileSync(
+  rsaPem,
+  generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem' }),
+);
 const pkcs8 = join(dir, 'ed.pem');
 writeFileSync(pkcs8, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
 const encPem = join(dir, 'enc.pem');
 writeFileSync(
   encPem,
-  generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem', cipher: 'aes-128-cbc', passphrase: 'secret' }),
+  generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({
+    type: 'pkcs1',
+    format: 'pem',
+    cipher: 'aes-128-cbc',
+    passphrase: 'secret',
+  }),
 );
 const garbage = join(dir, 'garbage');
 writeFileSync(garbage, 'not a key\n');
@@ -112,7 +120,10 @@ test('validation messages are Packer’s, in Packer’s order', () => {
   assert.deepEqual(problemsOf({ ssh_username: 'u', ssh_bastion_host: 'b' }), [
     'ssh_bastion_password or ssh_bastion_private_key_file must be specified',
   ]);
-  assert.deepEqual(problemsOf({ ssh_username: 'u', ssh_bastion_host: 'b', ssh_bastion_agent_auth: true }), []);
+  assert.deepEqual(
+    problemsOf({ ssh_username: 'u', ssh_bastion_host: 'b', ssh_bastion_agent_auth: true }),
+    [],
+  );
   assert.deepEqual(problemsOf({ communicator: 'ftp' }), ['Communicator type ftp is invalid']);
   assert.deepEqual(problemsOf({ communicator: 'winrm' }), ['winrm_username must be specified.']);
   assert.deepEqual(problemsOf({ communicator: 'none', ssh_file_transfer_method: 'ftp' }), []);
@@ -134,34 +145,52 @@ test('private key files must exist and parse', () => {
 });
 
 test('certificate files must exist and be certificates', () => {
-  assert.deepEqual(problemsOf({ ssh_username: 'u', ssh_private_key_file: openssh, ssh_certificate_file: join(dir, 'nocert') }), [
-    `ssh_private_key_file is invalid: unable to read certificate file: open ${join(dir, 'nocert')}: no such file or directory`,
-  ]);
-  assert.deepEqual(problemsOf({ ssh_username: 'u', ssh_private_key_file: openssh, ssh_certificate_file: garbage }), [
-    'ssh_private_key_file is invalid: unable to parse public key: ssh: no key found',
-  ]);
-  assert.deepEqual(problemsOf({ ssh_username: 'u', ssh_private_key_file: openssh, ssh_certificate_file: `${openssh}.pub` }), [
-    'ssh_private_key_file is invalid: Error loading certificate',
-  ]);
+  assert.deepEqual(
+    problemsOf({
+      ssh_username: 'u',
+      ssh_private_key_file: openssh,
+      ssh_certificate_file: join(dir, 'nocert'),
+    }),
+    [
+      `ssh_private_key_file is invalid: unable to read certificate file: open ${join(dir, 'nocert')}: no such file or directory`,
+    ],
+  );
+  assert.deepEqual(
+    problemsOf({ ssh_username: 'u', ssh_private_key_file: openssh, ssh_certificate_file: garbage }),
+    ['ssh_private_key_file is invalid: unable to parse public key: ssh: no key found'],
+  );
+  assert.deepEqual(
+    problemsOf({ ssh_username: 'u', ssh_private_key_file: openssh, ssh_certificate_file: `${openssh}.pub` }),
+    ['ssh_private_key_file is invalid: Error loading certificate'],
+  );
 });
 
 test('~ expands to the home directory', () => {
   assert.equal(expandUser('~/x/y'), join(process.env.HOME || homedir(), 'x/y'));
   assert.equal(expandUser('/abs'), '/abs');
   assert.equal(expandUser('~root/k'), '/root/k');
-  assert.throws(() => expandUser('~no-such-user-kiln/k'), { message: 'user: unknown user no-such-user-kiln' });
+  assert.throws(() => expandUser('~no-such-user-kiln/k'), {
+    message: 'user: unknown user no-such-user-kiln',
+  });
   assert.deepEqual(problemsOf({ ssh_username: 'u', ssh_private_key_file: '~no-such-user-kiln/k' }), [
     'ssh_private_key_file is invalid: user: unknown user no-such-user-kiln',
   ]);
 });
 
 test('tunnel arguments parse like Packer', () => {
-  assert.deepEqual(parseTunnelArgument('8080:localhost:80'), { listenPort: 8080, forwardHost: 'localhost', forwardPort: 80 });
+  assert.deepEqual(parseTunnelArgument('8080:localhost:80'), {
+    listenPort: 8080,
+    forwardHost: 'localhost',
+    forwardPort: 80,
+  });
   assert.deepEqual(parseTunnelArgument('1:[::1]:5'), { listenPort: 1, forwardHost: '::1', forwardPort: 5 });
   const bad: Array<[string, string]> = [
     ['1:b', 'Error parsing forwarding, must be a tcp address: address b: missing port in address'],
     ['1:a:b:2', 'Error parsing forwarding, must be a tcp address: address a:b:2: too many colons in address'],
-    ['x:h:2', 'Error parsing listening port, must be a valid port: strconv.Atoi: parsing "x": invalid syntax'],
+    [
+      'x:h:2',
+      'Error parsing listening port, must be a valid port: strconv.Atoi: parsing "x": invalid syntax',
+    ],
     ['1:]x:5', "Error parsing forwarding, must be a tcp address: address ]x:5: unexpected ']' in address"],
   ];
   for (const [v, msg] of bad) assert.throws(() => parseTunnelArgument(v), { message: msg }, v);

@@ -14,42 +14,80 @@ import { goQuote } from '../template/go-quote.js';
 
 /** Field table of the communicator options; spread it into a builder's table. */
 export const communicatorFields = {
-  communicator: f.string('communicator', 'ssh (default), winrm, none (or docker, dockerWindowsContainer).', { default: 'ssh' }),
-  pauseBeforeConnecting: f.duration('pause_before_connecting', 'Wait this long after the first connection, then connect again.'),
+  communicator: f.string('communicator', 'ssh (default), winrm, none (or docker, dockerWindowsContainer).', {
+    default: 'ssh',
+  }),
+  pauseBeforeConnecting: f.duration(
+    'pause_before_connecting',
+    'Wait this long after the first connection, then connect again.',
+  ),
 
   sshHost: f.string('ssh_host', 'Address to SSH to (builder-specific default).'),
   sshPort: f.int('ssh_port', 'Port to SSH to.', { default: 22 }),
   sshUsername: f.string('ssh_username', 'User to connect as (required for ssh).'),
   sshPassword: f.string('ssh_password', 'Password for password and keyboard-interactive auth.'),
   sshKeyPairName: f.string('ssh_keypair_name', 'Existing cloud key pair name (builder-specific).'),
-  sshTemporaryKeyPairName: f.string('temporary_key_pair_name', 'Name of the temporary key pair builders create.'),
-  sshTemporaryKeyPairType: f.string('temporary_key_pair_type', 'Temporary key algorithm: rsa (default), dsa, ecdsa, ed25519.', { default: 'rsa' }),
+  sshTemporaryKeyPairName: f.string(
+    'temporary_key_pair_name',
+    'Name of the temporary key pair builders create.',
+  ),
+  sshTemporaryKeyPairType: f.string(
+    'temporary_key_pair_type',
+    'Temporary key algorithm: rsa (default), dsa, ecdsa, ed25519.',
+    { default: 'rsa' },
+  ),
   sshTemporaryKeyPairBits: f.int('temporary_key_pair_bits', 'Temporary key size; 0 = algorithm default.'),
   sshCiphers: f.strings('ssh_ciphers', 'Allowed ciphers (overrides the defaults).'),
-  sshClearAuthorizedKeys: f.bool('ssh_clear_authorized_keys', 'Remove the temporary key from authorized_keys before imaging.'),
-  sshKEXAlgos: f.strings('ssh_key_exchange_algorithms', 'Allowed key exchange algorithms (overrides the defaults).'),
+  sshClearAuthorizedKeys: f.bool(
+    'ssh_clear_authorized_keys',
+    'Remove the temporary key from authorized_keys before imaging.',
+  ),
+  sshKEXAlgos: f.strings(
+    'ssh_key_exchange_algorithms',
+    'Allowed key exchange algorithms (overrides the defaults).',
+  ),
   sshPrivateKeyFile: f.string('ssh_private_key_file', 'Private key file for public key auth; ~ is expanded.'),
   sshCertificateFile: f.string('ssh_certificate_file', 'User certificate used with the private key.'),
   sshPty: f.bool('ssh_pty', 'Request a PTY for every command.'),
-  sshTimeout: f.duration('ssh_timeout', 'How long to wait for SSH to become available.', { default: 5 * 60_000 }),
-  sshWaitTimeout: f.duration('ssh_wait_timeout', 'Deprecated alias of ssh_timeout; overrides it when non-zero.'),
+  sshTimeout: f.duration('ssh_timeout', 'How long to wait for SSH to become available.', {
+    default: 5 * 60_000,
+  }),
+  sshWaitTimeout: f.duration(
+    'ssh_wait_timeout',
+    'Deprecated alias of ssh_timeout; overrides it when non-zero.',
+  ),
   sshAgentAuth: f.bool('ssh_agent_auth', 'Authenticate with the agent at SSH_AUTH_SOCK.'),
   sshDisableAgentForwarding: f.bool('ssh_disable_agent_forwarding', 'Do not forward the local SSH agent.'),
-  sshHandshakeAttempts: f.int('ssh_handshake_attempts', 'Authentication failures tolerated before giving up.', { default: 10 }),
+  sshHandshakeAttempts: f.int(
+    'ssh_handshake_attempts',
+    'Authentication failures tolerated before giving up.',
+    { default: 10 },
+  ),
   sshBastionHost: f.string('ssh_bastion_host', 'Bastion (jump) host.'),
   sshBastionPort: f.int('ssh_bastion_port', 'Bastion port.', { default: 22 }),
   sshBastionAgentAuth: f.bool('ssh_bastion_agent_auth', 'Authenticate to the bastion with the agent.'),
   sshBastionUsername: f.string('ssh_bastion_username', 'Bastion user.'),
   sshBastionPassword: f.string('ssh_bastion_password', 'Bastion password.'),
-  sshBastionInteractive: f.bool('ssh_bastion_interactive', 'Answer the bastion keyboard-interactive prompts from the terminal.'),
-  sshBastionPrivateKeyFile: f.string('ssh_bastion_private_key_file', 'Bastion key file (default: ssh_private_key_file).'),
-  sshBastionCertificateFile: f.string('ssh_bastion_certificate_file', 'Bastion certificate (default: ssh_certificate_file).'),
+  sshBastionInteractive: f.bool(
+    'ssh_bastion_interactive',
+    'Answer the bastion keyboard-interactive prompts from the terminal.',
+  ),
+  sshBastionPrivateKeyFile: f.string(
+    'ssh_bastion_private_key_file',
+    'Bastion key file (default: ssh_private_key_file).',
+  ),
+  sshBastionCertificateFile: f.string(
+    'ssh_bastion_certificate_file',
+    'Bastion certificate (default: ssh_certificate_file).',
+  ),
   sshFileTransferMethod: f.string('ssh_file_transfer_method', 'scp (default) or sftp.', { default: 'scp' }),
   sshProxyHost: f.string('ssh_proxy_host', 'SOCKS5 proxy host.'),
   sshProxyPort: f.int('ssh_proxy_port', 'SOCKS5 proxy port.', { default: 1080 }),
   sshProxyUsername: f.string('ssh_proxy_username', 'SOCKS5 proxy user.'),
   sshProxyPassword: f.string('ssh_proxy_password', 'SOCKS5 proxy password.'),
-  sshKeepAliveInterval: f.duration('ssh_keep_alive_interval', 'Keep-alive interval; negative disables.', { default: 5000 }),
+  sshKeepAliveInterval: f.duration('ssh_keep_alive_interval', 'Keep-alive interval; negative disables.', {
+    default: 5000,
+  }),
   sshReadWriteTimeout: f.duration('ssh_read_write_timeout', 'Deadline of every read/write; 0 disables.'),
   sshRemoteTunnels: f.strings('ssh_remote_tunnels', 'Remote forwards "<port>:<host>:<hostport>".'),
   sshLocalTunnels: f.strings('ssh_local_tunnels', 'Local forwards "<port>:<host>:<hostport>".'),
@@ -220,7 +258,8 @@ export function splitHostPort(hostport: string): [string, string] {
     const end = hostport.indexOf(']');
     if (end < 0) throw fail("missing ']' in address");
     if (end + 1 === hostport.length) throw fail('missing port in address');
-    if (end + 1 !== i) throw fail(hostport[end + 1] === ':' ? 'too many colons in address' : 'missing port in address');
+    if (end + 1 !== i)
+      throw fail(hostport[end + 1] === ':' ? 'too many colons in address' : 'missing port in address');
     host = hostport.slice(1, end);
     [j, k] = [1, end + 1];
   } else {
@@ -274,7 +313,9 @@ function prepareSsh(c: CommunicatorConfig, problems: Problems): void {
   if (c.sshWaitTimeout !== 0) c.sshTimeout = c.sshWaitTimeout;
 
   if (c.sshUsername === '') {
-    problems.add('An ssh_username must be specified\n  Note: some builders used to default ssh_username to "root".'); // parity:
+    problems.add(
+      'An ssh_username must be specified\n  Note: some builders used to default ssh_username to "root".',
+    ); // parity:
   }
   if (c.sshPrivateKeyFile !== '') {
     const p = keyFileProblem('ssh_private_key_file', c.sshPrivateKeyFile, c.sshCertificateFile);
@@ -284,12 +325,18 @@ function prepareSsh(c: CommunicatorConfig, problems: Problems): void {
     if (c.sshBastionPassword === '' && c.sshBastionPrivateKeyFile === '') {
       problems.add('ssh_bastion_password or ssh_bastion_private_key_file must be specified'); // parity:
     } else if (c.sshBastionPrivateKeyFile !== '') {
-      const p = keyFileProblem('ssh_bastion_private_key_file', c.sshBastionPrivateKeyFile, c.sshBastionCertificateFile);
+      const p = keyFileProblem(
+        'ssh_bastion_private_key_file',
+        c.sshBastionPrivateKeyFile,
+        c.sshBastionCertificateFile,
+      );
       if (p) problems.add(p);
     }
   }
   if (c.sshFileTransferMethod !== 'scp' && c.sshFileTransferMethod !== 'sftp') {
-    problems.add(`ssh_file_transfer_method ('${c.sshFileTransferMethod}') is invalid, valid methods: sftp, scp`); // parity:
+    problems.add(
+      `ssh_file_transfer_method ('${c.sshFileTransferMethod}') is invalid, valid methods: sftp, scp`,
+    ); // parity:
   }
   if (c.sshBastionHost !== '' && c.sshProxyHost !== '') {
     problems.add('please specify either ssh_bastion_host or ssh_proxy_host, not both'); // parity:

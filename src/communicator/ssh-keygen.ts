@@ -27,8 +27,10 @@ export function checkKeyPairSettings(type: string, bits: number): string | undef
     // parity:
     return `invalid temporary_key_pair_type '${type}': possible algorithm types are \`dsa\` | \`ecdsa\` | \`ed25519\` | \`rsa\` ( the default )`;
   }
-  if (type === 'dsa') return 'Cannot use temporary_key_pair_type dsa: kiln does not generate DSA keys (OpenSSH no longer accepts them)';
-  if (type === 'rsa' && bits !== 0 && bits < 1024) return `invalid temporary_key_pair_bits ${bits}: rsa keys need at least 1024 bits`;
+  if (type === 'dsa')
+    return 'Cannot use temporary_key_pair_type dsa: kiln does not generate DSA keys (OpenSSH no longer accepts them)';
+  if (type === 'rsa' && bits !== 0 && bits < 1024)
+    return `invalid temporary_key_pair_bits ${bits}: rsa keys need at least 1024 bits`;
   if (type === 'ecdsa' && bits !== 0 && ![256, 384, 521].includes(bits)) {
     return `invalid temporary_key_pair_bits ${bits}: ecdsa keys are 256, 384 or 521 bits`;
   }
@@ -60,9 +62,15 @@ function jwk(pub: KeyObject): Record<string, string> {
 }
 
 /** Generates a key pair; `bits` 0 = the algorithm's default. */
-export async function generateTemporaryKeyPair(type: TemporaryKeyType = 'rsa', bits = 0): Promise<TemporaryKeyPair> {
+export async function generateTemporaryKeyPair(
+  type: TemporaryKeyType = 'rsa',
+  bits = 0,
+): Promise<TemporaryKeyPair> {
   if (type === 'rsa') {
-    const { publicKey, privateKey } = await generate('rsa', { modulusLength: bits || 4096, publicExponent: 65537 });
+    const { publicKey, privateKey } = await generate('rsa', {
+      modulusLength: bits || 4096,
+      publicExponent: 65537,
+    });
     const j = jwk(publicKey);
     const blob = Buffer.concat([
       sshString('ssh-rsa'),
@@ -81,7 +89,11 @@ export async function generateTemporaryKeyPair(type: TemporaryKeyType = 'rsa', b
     const ident = `nistp${size}`;
     const { publicKey, privateKey } = await generate('ec', { namedCurve: curve });
     const j = jwk(publicKey);
-    const point = Buffer.concat([Buffer.from([4]), Buffer.from(j.x, 'base64url'), Buffer.from(j.y, 'base64url')]);
+    const point = Buffer.concat([
+      Buffer.from([4]),
+      Buffer.from(j.x, 'base64url'),
+      Buffer.from(j.y, 'base64url'),
+    ]);
     const algo = `ecdsa-sha2-${ident}`;
     const blob = Buffer.concat([sshString(algo), sshString(ident), sshString(point)]);
     return {

@@ -87,9 +87,7 @@ export function stepConnect<S extends ProvisionState>(cfg: ConnectStepConfig<S>)
 }
 
 type WaitResult =
-  | { kind: 'connected'; comm: Communicator }
-  | { kind: 'error'; error: Error }
-  | { kind: 'cancelled' };
+  { kind: 'connected'; comm: Communicator } | { kind: 'error'; error: Error } | { kind: 'cancelled' };
 
 async function connectWithPause<S>(
   opts: SshConnectOptions,

@@ -63,7 +63,9 @@ function helperDir(): string {
     if (existsSync(candidate)) return dirname(candidate);
     dir = dirname(dir);
   }
-  throw new Error('Cannot start moto: test/env/moto/server.py not found above ' + fileURLToPath(import.meta.url));
+  throw new Error(
+    'Cannot start moto: test/env/moto/server.py not found above ' + fileURLToPath(import.meta.url),
+  );
 }
 
 export async function startMoto(): Promise<Moto> {
@@ -73,10 +75,14 @@ export async function startMoto(): Promise<Moto> {
   const callLog = join(stateDir, 'calls.jsonl');
   await fsp.writeFile(callLog, '');
   const out = openSync(join(stateDir, 'server.log'), 'a');
-  const child: ChildProcess = spawn('python3', [join(helpers, 'server.py'), '127.0.0.1', String(port), callLog], {
-    stdio: ['ignore', out, out],
-    env: { ...process.env, MOTO_PORT: String(port) },
-  });
+  const child: ChildProcess = spawn(
+    'python3',
+    [join(helpers, 'server.py'), '127.0.0.1', String(port), callLog],
+    {
+      stdio: ['ignore', out, out],
+      env: { ...process.env, MOTO_PORT: String(port) },
+    },
+  );
   closeSync(out);
   const kill = () => child.kill('SIGKILL');
   process.once('exit', kill);
@@ -95,12 +101,17 @@ export async function startMoto(): Promise<Moto> {
     const deadline = Date.now() + 30_000;
     while (!(await ready(port))) {
       if (child.exitCode !== null) {
-        throw new Error(`Cannot start moto: exited with ${child.exitCode}: ${await fsp.readFile(join(stateDir, 'server.log'), 'utf8')}`);
+        throw new Error(
+          `Cannot start moto: exited with ${child.exitCode}: ${await fsp.readFile(join(stateDir, 'server.log'), 'utf8')}`,
+        );
       }
-      if (Date.now() > deadline) throw new Error(`Cannot start moto: 127.0.0.1:${port} not answering after 30s`);
+      if (Date.now() > deadline)
+        throw new Error(`Cannot start moto: 127.0.0.1:${port} not answering after 30s`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const seeded = await run('python3', [join(helpers, 'seed.py'), endpoint, 'us-east-1'], { timeout: 60_000 });
+    const seeded = await run('python3', [join(helpers, 'seed.py'), endpoint, 'us-east-1'], {
+      timeout: 60_000,
+    });
     const seed = JSON.parse(seeded.stdout) as MotoSeed;
     await fsp.writeFile(callLog, '');
     const calls = async (): Promise<MotoCall[]> =>
@@ -129,10 +140,13 @@ export async function startMoto(): Promise<Moto> {
 
 function ready(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/moto-api/', method: 'GET', timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(true);
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path: '/moto-api/', method: 'GET', timeout: 1000 },
+      (res) => {
+        res.resume();
+        resolve(true);
+      },
+    );
     req.on('error', () => resolve(false));
     req.on('timeout', () => {
       req.destroy();

@@ -255,7 +255,9 @@ esac
 
 async function checkPrerequisites(): Promise<void> {
   if (process.getuid?.() !== 0) {
-    throw new Error('Cannot start the SSH test environment: it must run as root (it creates users and runs sshd)');
+    throw new Error(
+      'Cannot start the SSH test environment: it must run as root (it creates users and runs sshd)',
+    );
   }
   for (const bin of ['/usr/sbin/sshd', '/usr/bin/ssh-keygen', '/usr/bin/ssh-agent', '/usr/bin/sudo']) {
     if (!(await exists(bin))) {
@@ -277,7 +279,11 @@ async function sharedPassword(): Promise<{ password: string; fresh: boolean }> {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     // Another environment may have just created it; wait until its content is there.
     let text = '';
-    await waitFor(async () => (text = (await fsp.readFile(file, 'utf8')).trim()) !== '', 2000, 'password file');
+    await waitFor(
+      async () => (text = (await fsp.readFile(file, 'utf8')).trim()) !== '',
+      2000,
+      'password file',
+    );
     return { password: text, fresh: false };
   }
 }

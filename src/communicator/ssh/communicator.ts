@@ -21,10 +21,16 @@ import type { SshConnectOptions } from './options.js';
 import { receiveDir, receiveFile, scpTargetDir, sendDir, sendFile, type ScpIo } from './scp.js';
 import { SftpTransfer } from './sftp.js';
 
-const PTY: PseudoTtyOptions = { term: 'xterm', cols: 80, rows: 40, modes: { ECHO: 0, TTY_OP_ISPEED: 14400, TTY_OP_OSPEED: 14400 } };
+const PTY: PseudoTtyOptions = {
+  term: 'xterm',
+  cols: 80,
+  rows: 40,
+  modes: { ECHO: 0, TTY_OP_ISPEED: 14400, TTY_OP_OSPEED: 14400 },
+};
 
 // parity:
-const SCP_NOT_FOUND = 'SCP failed to start. This usually means that SCP is not\nproperly installed on the remote system.';
+const SCP_NOT_FOUND =
+  'SCP failed to start. This usually means that SCP is not\nproperly installed on the remote system.';
 
 export class SshCommunicator implements Communicator {
   private conn: SshConnection;
@@ -111,7 +117,9 @@ export class SshCommunicator implements Communicator {
       return (await this.sftpSession()).uploadDir(remoteDir, localDir, exclude);
     }
     const wrap = !localDir.endsWith('/');
-    await this.scp(`scp -rvt ${remoteDir}`, (io) => sendDir(io, localDir.replace(/\/+$/, '') || '/', wrap, exclude));
+    await this.scp(`scp -rvt ${remoteDir}`, (io) =>
+      sendDir(io, localDir.replace(/\/+$/, '') || '/', wrap, exclude),
+    );
   }
 
   async download(remotePath: string, out: Writable): Promise<void> {
@@ -155,7 +163,11 @@ export class SshCommunicator implements Communicator {
     if (status === 127) throw new Error(SCP_NOT_FOUND);
     if (failure) throw failure;
     if (status !== 0) {
-      const lastLine = stderr.trim().split('\n').filter((l) => !/^(Executing|Sending|Sink|debug\d?:)/.test(l)).pop();
+      const lastLine = stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !/^(Executing|Sending|Sink|debug\d?:)/.test(l))
+        .pop();
       throw new Error(`Process exited with status ${status}${lastLine ? `: ${lastLine}` : ''}`);
     }
   }

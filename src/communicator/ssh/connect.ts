@@ -52,6 +52,9 @@ export async function openSshConnection(opts: SshConnectOptions): Promise<SshCon
 }
 
 async function openInner(opts: SshConnectOptions): Promise<SshConnection> {
+  // Agent problems are configuration errors: check before any socket is opened.
+  const agentSock = opts.agentAuth ? await checkAgent(opts.agentSock) : undefined;
+  const bastionAgentSock = opts.bastion?.agentAuth ? await checkAgent(opts.agentSock) : undefined;
   const ssh2 = (await import('ssh2')).default;
   const Client = ssh2.Client;
   const parseKey: KeyParser = ssh2.utils.parseKey;
@@ -65,14 +68,20 @@ async function openInner(opts: SshConnectOptions): Promise<SshConnection> {
     } catch (err) {
       throw new SshConnectError(`Error connecting to bastion: ${(err as Error).message}`, 'dial'); // parity:
     }
-    const agentSock = b.agentAuth ? await checkAgent(opts.agentSock) : undefined;
     try {
-      bastion = await handshake(Client, bsock, opts, `${b.host}:${b.port}`, {
-        username: b.username,
-        password: b.password,
-        privateKeys: b.privateKeys,
-        agentSock,
-      }, parseKey);
+      bastion = await handshake(
+        Client,
+        bsock,
+        opts,
+        `${b.host}:${b.port}`,
+        {
+          username: b.username,
+          password: b.password,
+          privateKeys: b.privateKeys,
+          agentSock: bastionAgentSock,
+        },
+        parseKey,
+      );
     } catch (err) {
       if (err instanceof SshConnectError && err.phase === 'config') throw err;
       throw new SshConnectError(`Error connecting to bastion: ${(err as Error).message}`, 'dial'); // parity:
@@ -98,15 +107,21 @@ async function openInner(opts: SshConnectOptions): Promise<SshConnection> {
     }
     sock = s;
   }
-  const agentSock = opts.agentAuth ? await checkAgent(opts.agentSock) : undefined;
   let client: Client;
   try {
-    client = await handshake(Client, sock, opts, `${opts.host}:${opts.port}`, {
-      username: opts.username,
-      password: opts.password,
-      privateKeys: opts.privateKeys,
-      agentSock,
-    }, parseKey);
+    client = await handshake(
+      Client,
+      sock,
+      opts,
+      `${opts.host}:${opts.port}`,
+      {
+        username: opts.username,
+        password: opts.password,
+        privateKeys: opts.privateKeys,
+        agentSock,
+      },
+      parseKey,
+    );
   } catch (err) {
     bastion?.end();
     throw tagged(err, 'handshake');
@@ -171,7 +186,9 @@ async function checkAgent(sockPath?: string): Promise<string> {
       resolve();
     });
     // parity:
-    s.once('error', (e) => reject(new SshConnectError(`Cannot connect to SSH Agent socket "${p}": ${e.message}`, 'config')));
+    s.once('error', (e) =>
+      reject(new SshConnectError(`Cannot connect to SSH Agent socket "${p}": ${e.message}`, 'config')),
+    );
   });
   return p;
 }
@@ -283,7 +300,12 @@ function forwardOut(bastion: Client, host: string, port: number): Promise<Duplex
 }
 
 /** A minimal SOCKS5 client (RFC 1928/1929): no-auth or username/password, CONNECT by name. */
-async function dialSocks5(proxy: SshProxyOptions, host: string, port: number, timeoutMs: number): Promise<Socket> {
+async function dialSocks5(
+  proxy: SshProxyOptions,
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<Socket> {
   const s = await dialTcp(proxy.host, proxy.port, timeoutMs);
   const { ByteReader } = await import('./byte-reader.js');
   const r = new ByteReader(s);
@@ -310,7 +332,11 @@ async function dialSocks5(proxy: SshProxyOptions, host: string, port: number, ti
     throw new Error('no acceptable SOCKS5 authentication method');
   }
   const name = Buffer.from(host);
-  const req = Buffer.concat([Buffer.from([5, 1, 0, 3, name.length]), name, Buffer.from([port >> 8, port & 0xff])]);
+  const req = Buffer.concat([
+    Buffer.from([5, 1, 0, 3, name.length]),
+    name,
+    Buffer.from([port >> 8, port & 0xff]),
+  ]);
   s.write(req);
   const [, rep, , atyp] = await need(4);
   if (rep !== 0) throw new Error(`SOCKS5 connect to ${host}:${port} failed (reply ${rep})`);

@@ -69,7 +69,9 @@ export function parseTunnel(v: string): SshTunnel {
   const [lp, host, hp] = parts;
   const port = Number(lp);
   const hostPort = Number(hp);
-  if (!/^\d+$/.test(lp) || port > 65535) throw new Error(`Error parsing forwarding, must be a valid port: ${lp}`); // parity:
-  if (!/^\d+$/.test(hp) || hostPort > 65535) throw new Error(`Error parsing forwarding, must be a valid port: ${hp}`); // parity:
+  if (!/^\d+$/.test(lp) || port > 65535)
+    throw new Error(`Error parsing forwarding, must be a valid port: ${lp}`); // parity:
+  if (!/^\d+$/.test(hp) || hostPort > 65535)
+    throw new Error(`Error parsing forwarding, must be a valid port: ${hp}`); // parity:
   return { port, host, hostPort };
 }

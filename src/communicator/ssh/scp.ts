@@ -75,7 +75,12 @@ export async function sendFile(
  * `D` record named after the directory; otherwise only the contents are sent. Symlinks to
  * directories are followed.
  */
-export async function sendDir(io: ScpIo, localDir: string, wrap: boolean, exclude: string[] = []): Promise<void> {
+export async function sendDir(
+  io: ScpIo,
+  localDir: string,
+  wrap: boolean,
+  exclude: string[] = [],
+): Promise<void> {
   if (wrap) {
     const st = await fsp.stat(localDir);
     await write(io.input, `D${octal(st.mode)} 0 ${basename(localDir)}\n`);
@@ -119,7 +124,8 @@ async function readRecord(io: ScpIo): Promise<Record_ | undefined> {
   const m = /^([0-7]{4}) (\d+) (.+)$/.exec(line);
   if (!m) throw new Error(`scp: malformed record: ${kind}${line}`);
   const name = m[3];
-  if (name === '..' || name === '.' || name.includes('/')) throw new Error(`scp: unsafe name in record: ${name}`);
+  if (name === '..' || name === '.' || name.includes('/'))
+    throw new Error(`scp: unsafe name in record: ${name}`);
   return { kind, mode: parseInt(m[1], 8), size: Number(m[2]), name };
 }
 

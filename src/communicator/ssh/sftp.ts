@@ -19,12 +19,15 @@ export class SftpTransfer {
     this.sftp.end();
   }
 
-  private call<T>(fn: (cb: (err: Error | null | undefined, v: T) => void) => void): Promise<T> {
-    return new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
+  /** Runs one SFTP request; errors name the operation and path (`sftp open /x: No such file`). */
+  private call<T>(fn: (cb: (err: Error | null | undefined, v: T) => void) => void, what = ''): Promise<T> {
+    return new Promise((resolve, reject) =>
+      fn((err, v) => (err ? reject(what ? new Error(`sftp ${what}: ${err.message}`) : err) : resolve(v))),
+    );
   }
 
   async upload(remotePath: string, data: Readable | Buffer, mode?: number): Promise<void> {
-    const handle = await this.call<Buffer>((cb) => this.sftp.open(remotePath, 'w', cb));
+    const handle = await this.call<Buffer>((cb) => this.sftp.open(remotePath, 'w', cb), `open ${remotePath}`);
     try {
       let pos = 0;
       const pending = new Set<Promise<void>>();
@@ -34,11 +37,11 @@ export class SftpTransfer {
           const piece = buf.subarray(off, Math.min(off + CHUNK, buf.length));
           const at = pos;
           pos += piece.length;
-          const p = this.call<void>((cb) => this.sftp.write(handle, piece, 0, piece.length, at, cb as never)).catch(
-            (e: Error) => {
-              failure ??= e;
-            },
-          );
+          const p = this.call<void>((cb) =>
+            this.sftp.write(handle, piece, 0, piece.length, at, cb as never),
+          ).catch((e: Error) => {
+            failure ??= e;
+          });
           pending.add(p);
           void p.finally(() => pending.delete(p));
           if (pending.size >= IN_FLIGHT) await Promise.race(pending);
@@ -49,7 +52,8 @@ export class SftpTransfer {
       else for await (const chunk of data) await send(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
       await Promise.all(pending);
       if (failure) throw failure;
-      if (mode !== undefined) await this.call<void>((cb) => this.sftp.fchmod(handle, mode & 0o7777, cb as never));
+      if (mode !== undefined)
+        await this.call<void>((cb) => this.sftp.fchmod(handle, mode & 0o7777, cb as never));
     } finally {
       await this.call<void>((cb) => this.sftp.close(handle, cb as never)).catch(() => undefined);
     }
@@ -84,7 +88,10 @@ export class SftpTransfer {
 
   private async mkdir(path: string, mode: number): Promise<void> {
     try {
-      await this.call<void>((cb) => this.sftp.mkdir(path, { mode: mode & 0o7777 }, cb as never));
+      await this.call<void>(
+        (cb) => this.sftp.mkdir(path, { mode: mode & 0o7777 }, cb as never),
+        `mkdir ${path}`,
+      );
     } catch (err) {
       const st = await this.call<{ isDirectory(): boolean }>((cb) => this.sftp.stat(path, cb as never)).catch(
         () => undefined,
@@ -96,7 +103,7 @@ export class SftpTransfer {
   async download(remotePath: string, out: Writable): Promise<void> {
     const rs = this.sftp.createReadStream(remotePath, { highWaterMark: 256 * 1024 } as never);
     await new Promise<void>((resolve, reject) => {
-      rs.on('error', reject);
+      rs.on('error', (e: Error) => reject(new Error(`sftp open ${remotePath}: ${e.message}`)));
       rs.on('data', (d: Buffer) => {
         if (!out.write(d)) {
           rs.pause();
@@ -115,8 +122,9 @@ export class SftpTransfer {
 
   private async downloadTree(remote: string, local: string): Promise<void> {
     await fsp.mkdir(local, { recursive: true });
-    const list = await this.call<{ filename: string; attrs: { mode: number } }[]>((cb) =>
-      this.sftp.readdir(remote, cb as never),
+    const list = await this.call<{ filename: string; attrs: { mode: number } }[]>(
+      (cb) => this.sftp.readdir(remote, cb as never),
+      `readdir ${remote}`,
     );
     for (const e of list) {
       const rp = posix.join(remote, e.filename);

@@ -9,7 +9,11 @@ import type { Client } from 'ssh2';
 import type { SshTunnel } from './options.js';
 
 /** Starts the tunnels; the returned function stops the local listeners. */
-export async function startTunnels(client: Client, local: SshTunnel[], remote: SshTunnel[]): Promise<() => void> {
+export async function startTunnels(
+  client: Client,
+  local: SshTunnel[],
+  remote: SshTunnel[],
+): Promise<() => void> {
   const servers: Server[] = [];
   for (const t of local) {
     const srv = createServer((sock) => {

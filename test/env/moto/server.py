@@ -39,7 +39,7 @@ def _image_root(response):
 
 def _bare_root_mapping(mapping, root):
     ebs = mapping.get("Ebs")
-    return (root is not None and ebs is not None and "NoDevice" not in mapping
+    return (root is not None and ebs is not None and mapping.get("NoDevice") is None
             and mapping.get("DeviceName") == root[0]
             and not ebs.get("VolumeSize") and not ebs.get("SnapshotId"))
 
