@@ -37,7 +37,7 @@ import {
 
 export { f, type Decoded, type Field, type FieldKind, type FieldTable } from './fields.js';
 export { Problems } from './problems.js';
-export type { TemplateEngine } from './render-walk.js';
+export { defaultEngine, type TemplateEngine } from './render-walk.js';
 
 /** The `packer_*` values every component sees (Packer's common.PackerConfig). */
 export interface PackerCommon {
@@ -380,7 +380,7 @@ export function decodeConfig<T extends FieldTable>(table: T, raws: readonly RawC
   const ctx = opts.ctx ?? interpolationContext(opts.pc, opts.placeholder, opts.extraFuncs);
   let layers: readonly RawConfig[] = raws;
   if (!opts.skipInterpolation) {
-    const engine = opts.engine ?? defaultEngine;
+    const engine = opts.engine ?? defaultEngine();
     try {
       layers = raws.map((raw) => renderLayer(raw, ctx, opts.exclude ?? [], engine));
     } catch (err) {

@@ -12,8 +12,12 @@ export interface TemplateEngine {
   validateTemplate(text: string, ctx?: Pick<InterpolateContext, 'extraFuncs'>): void;
 }
 
+const ENGINE: TemplateEngine = { render, validateTemplate };
+
 /** The engine of src/interpolate. */
-export const defaultEngine: TemplateEngine = { render, validateTemplate };
+export function defaultEngine(): TemplateEngine {
+  return ENGINE;
+}
 
 /** A template error found while rendering a layer; `message` is Packer's full text. */
 export class RenderError extends Error {}
