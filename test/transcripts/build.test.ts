@@ -11,7 +11,10 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PassThrough, Readable } from 'node:stream';
 import { runKiln } from '../../src/cli/run-kiln.test-helper.js';
+import { runBuild } from '../../src/cli/commands/build.js';
+import { StreamLineReader } from '../../src/ui/tty.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DATA = join(ROOT, 'test/transcripts/testdata');
@@ -188,4 +191,85 @@ test('SIGINT during a sleep: cleanups run in reverse, post-processors skipped, e
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('file builder with checksum, manifest and compress chains: Packer\'s artifacts, in order', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-tr-'));
+  try {
+    const r = await runKiln(['build', '-machine-readable', '-var', `dir=${dir}`, template('file-chain')]);
+    const out = sanitize(r.stdout).replaceAll(dir, '<DIR>').replace(/with \d+ cores/, 'with <CORES> cores');
+    assert.equal(out, expected('file-chain'));
+    assert.equal(r.code, 0);
+    assert.equal(readFileSync(join(dir, 'sums_md5.txt'), 'utf8'), '5d41402abc4b2a76b9719d911017c592\thello.txt\n');
+    const manifest = JSON.parse(readFileSync(join(dir, 'm.json'), 'utf8'));
+    assert.deepEqual(manifest.builds[0].files, [
+      { name: 'hello.txt', size: 5 },
+      { name: 'sums_md5.txt', size: 43 },
+      { name: 'sums_sha256.txt', size: 75 },
+    ]);
+    assert.equal('build_time' in manifest.builds[0], false);
+    const tar = spawn('tar', ['-tzf', join(dir, 'out/x.tar.gz')]);
+    let listing = '';
+    tar.stdout.on('data', (d: Buffer) => (listing += d.toString()));
+    assert.equal(await new Promise((r) => tar.on('close', r)), 0);
+    assert.equal(listing, 'hello.txt\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('-debug pauses after each step, before each provisioner and before each cleanup', async () => {
+  const input = new PassThrough();
+  const out: string[] = [];
+  const io = {
+    stdout: { write: (s: string) => out.push(s) },
+    stderr: { write: () => undefined },
+    stdin: Readable.from([]),
+    env: { PATH: process.env.PATH ?? '' },
+    cwd: process.cwd(),
+    machineReadable: false,
+    now: () => new Date(),
+  };
+  const answers = setInterval(() => input.write('\n'), 20);
+  try {
+    const code = await runBuild(['-debug', '-color=false', template('debug')], io, { tty: () => new StreamLineReader(input) });
+    assert.equal(sanitize(out.join('')), expected('debug'));
+    assert.equal(code, 0);
+  } finally {
+    clearInterval(answers);
+  }
+});
+
+test('builds run in parallel by default and one at a time with -parallel-builds=1', async () => {
+  const env = { KILN_PACKER_PARITY: '1' };
+  let t0 = Date.now();
+  const parallel = await runKiln(['build', '-color=false', template('parallel')], { env });
+  const parallelMs = Date.now() - t0;
+  t0 = Date.now();
+  const serial = await runKiln(['build', '-color=false', '-parallel-builds=1', template('parallel')], { env });
+  const serialMs = Date.now() - t0;
+  assert.equal(parallel.code, 0);
+  assert.equal(serial.code, 0);
+  assert.ok(parallelMs < 1100, `three 400 ms builds in parallel took ${parallelMs} ms`);
+  assert.ok(serialMs >= 1200, `three 400 ms builds one at a time took ${serialMs} ms`);
+  assert.deepEqual(
+    [...serial.stdout.matchAll(/Build '(\w)' finished/g)].map((m) => m[1]),
+    ['a', 'b', 'c'],
+  );
+});
+
+test('-timestamp-ui stamps per-build lines only', async () => {
+  const r = await runKiln(['build', '-color=false', '-timestamp-ui', template('sensitive')], { env: { KILN_PACKER_PARITY: '1' } });
+  const lines = r.stdout.split('\n');
+  assert.match(lines[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d): ==> null: Running local shell script: /);
+  assert.match(lines[1], /^\d{4}-.*: {5}null: hi bar-baz <sensitive>, done$/);
+  assert.match(lines[2], /^\d{4}-.*: Build 'null' finished after /);
+  assert.match(r.stdout, /\n==> Wait completed after /);
+});
+
+test('a flag error prints the usage and Go\'s message, exit 1', async () => {
+  const r = await runKiln(['build', '-on-error=bogus', template('success')]);
+  assert.equal(r.code, 1);
+  assert.ok(r.stdout.startsWith('Usage: kiln build [options] TEMPLATE\n'));
+  assert.ok(r.stdout.endsWith('invalid value "bogus" for flag -on-error: expected one of ["cleanup" "abort" "ask" "run-cleanup-provisioner"]\n'));
 });
