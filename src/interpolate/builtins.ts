@@ -112,7 +112,7 @@ function index(item: GoValue, indexes: GoValue[]): GoValue {
     if (k === 'slice' || k === 'string') {
       const len = goLen(item);
       const x = indexArg(ix, len);
-      if (x === len) fail(`index out of range: ${x}`);
+      if (x === len) fail(`reflect: ${k === 'string' ? 'string' : 'slice'} index out of range`);
       item = k === 'string' ? new GoUint(Buffer.from(item as string)[x]) : fromJs((item as unknown[])[x]);
     } else if (k === 'map') {
       if (ix === undefined) fail('value is nil; should be of type string');

@@ -47,7 +47,8 @@ function mapCase(s: string, upper: boolean): string {
   let out = '';
   for (const ch of s) {
     const m = upper ? ch.toUpperCase() : ch.toLowerCase();
-    out += [...m].length === 1 ? m : ch;
+    // Go maps rune by rune: a multi-rune full mapping (ß → SS) is not applied; İ lowers to i.
+    out += [...m].length === 1 ? m : upper ? ch : String.fromCodePoint(m.codePointAt(0) as number);
   }
   return out;
 }

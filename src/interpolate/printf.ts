@@ -12,10 +12,10 @@ export function isPrint(ch: string): boolean {
   return printable.test(ch);
 }
 
-function escapeRune(ch: string, quote: string): string {
+function escapeRune(ch: string, quote: string, ascii = false): string {
   const cp = ch.codePointAt(0) as number;
   if (ch === quote || ch === '\\') return '\\' + ch;
-  if (isPrint(ch)) return ch;
+  if (isPrint(ch) && (!ascii || cp < 0x80)) return ch;
   switch (ch) {
     case '\x07':
       return '\\a';
@@ -39,16 +39,16 @@ function escapeRune(ch: string, quote: string): string {
 }
 
 /** strconv.Quote. */
-export function goQuote(s: string): string {
+export function goQuote(s: string, ascii = false): string {
   let out = '"';
-  for (const ch of s) out += escapeRune(ch, '"');
+  for (const ch of s) out += escapeRune(ch, '"', ascii);
   return out + '"';
 }
 
 /** strconv.QuoteRune. */
-export function goQuoteRune(cp: number): string {
+export function goQuoteRune(cp: number, ascii = false): string {
   const ch = cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000) || cp < 0 ? '\ufffd' : String.fromCodePoint(cp);
-  return "'" + escapeRune(ch, "'") + "'";
+  return "'" + escapeRune(ch, "'", ascii) + "'";
 }
 
 // ---- floats -------------------------------------------------------------------------------
@@ -117,6 +117,43 @@ function fmtG(x: number, prec: number, e: string): string {
   return fmtF(Math.abs(x), Math.max(nd - dg.dp, 0));
 }
 
+/** %x / %X of a float: Go's hexadecimal mantissa-and-exponent form, e.g. 0x1.cp+01. */
+function fmtHexFloat(x: number, prec: number, upper: boolean): string {
+  const a = Math.abs(x);
+  let exp = 0;
+  let mant = 0;
+  if (a !== 0) {
+    exp = Math.floor(Math.log2(a));
+    mant = a / 2 ** exp;
+    if (mant >= 2) [mant, exp] = [mant / 2, exp + 1];
+    if (mant < 1) [mant, exp] = [mant * 2, exp - 1];
+  }
+  let frac = '';
+  let f = mant - Math.floor(mant);
+  for (let i = 0; i < 13 && f > 0; i++) {
+    f *= 16;
+    const d = Math.floor(f);
+    frac += d.toString(16);
+    f -= d;
+  }
+  if (prec >= 0) {
+    if (frac.length > prec) {
+      const scaled = Math.round(parseInt('1' + frac.slice(0, prec + 1), 16) / 16);
+      let h = scaled.toString(16);
+      if (h.length > prec + 1) {
+        mant = 1;
+        exp++;
+        h = '1' + '0'.repeat(prec);
+      }
+      frac = h.slice(1);
+    } else frac = frac.padEnd(prec, '0');
+  }
+  const e = Math.abs(exp);
+  let s = `0x${Math.floor(mant)}${frac ? '.' + frac : ''}p${exp < 0 ? '-' : '+'}${e < 10 ? '0' + e : e}`;
+  if (upper) s = s.toUpperCase();
+  return s;
+}
+
 // ---- the printer --------------------------------------------------------------------------
 
 interface Spec {
@@ -175,7 +212,7 @@ function fmtInt(n: number, verb: string, sp: Spec): string | undefined {
     case 'c':
       return pad(n >= 0 && n <= 0x10ffff && !(n >= 0xd800 && n < 0xe000) ? String.fromCodePoint(n) : '\ufffd', sp, false);
     case 'q':
-      return pad(goQuoteRune(n), sp, false);
+      return pad(goQuoteRune(n, sp.plus), sp, false);
     case 'U': {
       let u = 'U+' + a.toString(16).toUpperCase().padStart(4, '0');
       if (sp.sharp && n <= 0x10ffff && isPrint(String.fromCodePoint(n))) u += " '" + String.fromCodePoint(n) + "'";
@@ -220,6 +257,10 @@ function fmtFloat(x: number, verb: string, sp: Spec): string | undefined {
       case 'F':
         body = fmtF(x, sp.prec < 0 ? 6 : sp.prec);
         break;
+      case 'x':
+      case 'X':
+        body = fmtHexFloat(x, sp.prec, verb === 'X');
+        break;
       default:
         return undefined;
     }
@@ -236,7 +277,7 @@ function fmtString(s: string, verb: string, sp: Spec): string | undefined {
     case 's':
       return pad(s, sp, false);
     case 'q':
-      return pad(sp.sharp && !/[`\r\n\t]/.test(s) && [...s].every(isPrint) ? '`' + s + '`' : goQuote(s), sp, false);
+      return pad(sp.sharp && !/[`\r\n\t]/.test(s) && [...s].every(isPrint) ? '`' + s + '`' : goQuote(s, sp.plus), sp, false);
     case 'x':
     case 'X': {
       let bytes = Buffer.from(s, 'utf8');
