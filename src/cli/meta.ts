@@ -19,6 +19,13 @@ export const VAR_FLAGS: FlagSpec[] = [
   { name: 'var-file', kind: 'strings' },
 ];
 
+/** Packer's MetaArgs flags (every template command accepts them; inspect and console ignore -only/-except). */
+export const META_FLAGS: FlagSpec[] = [
+  ...VAR_FLAGS,
+  { name: 'only', kind: 'list' },
+  { name: 'except', kind: 'list' },
+];
+
 /** Parses a command's flags; a flag error or -h becomes a UsageExit. */
 export function parseCommandFlags(args: string[], specs: FlagSpec[], usage: string): ParsedFlags {
   try {

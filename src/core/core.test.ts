@@ -58,7 +58,7 @@ test('fails on an undefined root of a variable chain', async () => {
     variables: { bar: '{{user `foo`}}', baz: '{{user `bar`}}baz' },
     builders: [{ type: 'null' }],
   });
-  assert.match(msg, /^Failed to interpolate "bar": "\{\{user `foo`\}\}"; error: .*variable not set: foo: Please make sure/);
+  assert.match(msg, /^Failed to interpolate "baz": "\{\{user `bar`\}\}baz"; error: .*variable not set: bar: Please make sure/);
 });
 
 test('initialization errors in order: validation, min version, required variables', async () => {

@@ -84,8 +84,13 @@ class Parser {
   }
 
   /** Error at the byte at this.pos (Go's offset counts it as read). */
+  /** json.Decoder semantics (reports a truncated value as `unexpected EOF`). */
+  streaming = false;
+
   fail(context: string): never {
-    if (this.pos >= this.buf.length) throw new GoJsonError('unexpected end of JSON input', this.buf.length);
+    if (this.pos >= this.buf.length) {
+      throw new GoJsonError(this.streaming ? 'unexpected EOF' : 'unexpected end of JSON input', this.buf.length);
+    }
     throw new GoJsonError(`invalid character ${quoteChar(this.buf[this.pos])} ${context}`, this.pos + 1);
   }
 
@@ -267,6 +272,7 @@ class Parser {
 export function decodeGoJson(text: string | Buffer, opts: DecodeOptions = {}): DecodeResult {
   const buf = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
   const p = new Parser(buf);
+  p.streaming = opts.firstValueOnly ?? false;
   p.skipWs();
   if (opts.firstValueOnly && p.pos >= buf.length) throw new GoJsonError('EOF', -1);
   const value = p.value();

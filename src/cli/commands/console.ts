@@ -10,7 +10,7 @@ import { parseTemplate } from '../../template/parse.js';
 import type { Template } from '../../template/types.js';
 import { writeDiagnostics, type ConsoleDiagnostic } from '../diagnostics.js';
 import type { CliIo } from '../io.js';
-import { VAR_FLAGS, UsageExit, cliVars, loadTemplateAndVarFiles, parseCommandFlags } from '../meta.js';
+import { META_FLAGS, UsageExit, cliVars, loadTemplateAndVarFiles, parseCommandFlags } from '../meta.js';
 import { commandUi, type CommandUi } from '../output.js';
 import { TINIEST_TEMPLATE } from './inspect.js';
 
@@ -77,7 +77,7 @@ export function evaluateLine(core: Core, line: string): Evaluation {
 
 /** Runs `kiln console`; returns the exit code. */
 export async function runConsole(args: string[], io: CliIo): Promise<number> {
-  const f = parseCommandFlags(args, [...VAR_FLAGS, { name: 'config-type', kind: 'string' }], CONSOLE_USAGE);
+  const f = parseCommandFlags(args, [...META_FLAGS, { name: 'config-type', kind: 'string' }], CONSOLE_USAGE);
   if (f.args.length > 1) throw new UsageExit(CONSOLE_USAGE, undefined, 1);
   const ui = commandUi(io);
   let template: Template;

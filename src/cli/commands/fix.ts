@@ -3,7 +3,7 @@
  * prints the fixed template (sorted keys, 2-space indent), then parses and validates it.
  */
 import { readFile } from 'node:fs/promises';
-import * as fixModule from '../../fix/index.js';
+import { FIXERS, FixError, fixTemplate, formatFixedJson } from '../../fix/index.js';
 import { decodeGoJson, GoJsonError } from '../../template/go-json.js';
 import { parseTemplate } from '../../template/parse.js';
 import { templateProblems } from '../../template/validate.js';
@@ -12,17 +12,10 @@ import type { CliIo } from '../io.js';
 import { UsageExit, parseCommandFlags } from '../meta.js';
 import { commandUi } from '../output.js';
 
-interface FixApi {
-  fixTemplate(input: Record<string, unknown>): Record<string, unknown>;
-  formatFixedJson(value: unknown): string;
-  FIXERS: ReadonlyArray<{ name: string; synopsis: string }>;
-}
-
 /** The usage text, with the fixers in order (parity: command/fix.go Help()). */
 export function fixUsage(): string {
-  const fixers = (fixModule as unknown as FixApi).FIXERS ?? [];
-  const width = Math.max(0, ...fixers.map((f) => f.name.length));
-  const lines = fixers.map((f) => `  ${f.name.padEnd(width)} ${f.synopsis}`);
+  const width = Math.max(0, ...FIXERS.map((f) => f.name.length));
+  const lines = FIXERS.map((f) => `  ${f.name.padEnd(width)} ${f.synopsis}`);
   return `Usage: kiln fix [options] TEMPLATE
 
   Reads the JSON template and attempts to fix known backwards
@@ -47,7 +40,6 @@ export async function runFix(args: string[], io: CliIo): Promise<number> {
   const f = parseCommandFlags(args, [{ name: 'validate', kind: 'bool' }], fixUsage());
   if (f.args.length !== 1) throw new UsageExit(fixUsage(), undefined, 1);
   const ui = commandUi(io);
-  const api = fixModule as unknown as FixApi;
   const path = f.args[0];
   let text: Buffer;
   try {
@@ -66,21 +58,16 @@ export async function runFix(args: string[], io: CliIo): Promise<number> {
     ui.error(`Error parsing template: ${e.goMessage}`); // parity: command/fix.go
     return 1;
   }
-  if (data !== null && (typeof data !== 'object' || Array.isArray(data))) {
-    const kind = Array.isArray(data) ? 'array' : typeof data === 'number' ? 'number' : typeof data === 'boolean' ? 'bool' : 'string';
-    ui.error(`Error parsing template: json: cannot unmarshal ${kind} into Go value of type map[string]interface {}`);
-    return 1;
-  }
-  let fixed: Record<string, unknown>;
+  let fixed: unknown;
   try {
-    fixed = api.fixTemplate((data ?? {}) as Record<string, unknown>);
+    fixed = fixTemplate(data);
   } catch (e) {
-    if (!(e instanceof Error)) throw e;
-    ui.error(`Error fixing: ${e.message}`); // parity: command/fix.go
+    if (!(e instanceof FixError)) throw e;
+    ui.error(e.message);
     return 1;
   }
-  const result = api.formatFixedJson(data === null && Object.keys(fixed).length === 0 ? null : fixed);
-  ui.say(result);
+  const result = formatFixedJson(fixed);
+  ui.say(result + '\n');
   if (f.bools.validate === false) return 0;
   let problems: string[];
   try {

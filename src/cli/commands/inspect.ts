@@ -7,7 +7,7 @@ import { initializeCore } from '../../core/core.js';
 import { parseTemplate } from '../../template/parse.js';
 import type { Template } from '../../template/types.js';
 import type { CliIo } from '../io.js';
-import { VAR_FLAGS, UsageExit, cliVars, loadTemplateAndVarFiles, parseCommandFlags } from '../meta.js';
+import { META_FLAGS, UsageExit, cliVars, loadTemplateAndVarFiles, parseCommandFlags } from '../meta.js';
 import { commandUi, type CommandUi } from '../output.js';
 
 /** parity: command/inspect.go Help() (program name kiln). */
@@ -26,7 +26,7 @@ export const TINIEST_TEMPLATE = '{"builders":[{"type":"null","communicator":"non
 
 /** Runs `kiln inspect`; returns the exit code. */
 export async function runInspect(args: string[], io: CliIo): Promise<number> {
-  const f = parseCommandFlags(args, VAR_FLAGS, INSPECT_USAGE);
+  const f = parseCommandFlags(args, META_FLAGS, INSPECT_USAGE);
   if (f.args.length > 1) throw new UsageExit(INSPECT_USAGE, undefined, 1);
   const ui = commandUi(io);
   let template: Template;
