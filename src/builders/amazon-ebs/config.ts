@@ -3,7 +3,7 @@
  * communicator's, then every validation of Packer 1.6.6 (today's plugin where §F says so).
  * Pure: no AWS SDK, no network.
  */
-import { decodeConfig, type DecodedConfig } from '../../config/decode.js';
+import { decodeConfig, type DecodedConfig, type TemplateEngine } from '../../config/decode.js';
 import type { PackerConfig, RawConfig } from '../../core/types.js';
 import { ConfigError } from '../../util/errors.js';
 import { cleanResourceName } from '../amazon/common/clean-name.js';
@@ -16,7 +16,9 @@ import {
   type PolicyDocument,
 } from '../amazon/common/config.js';
 import { accessFields, amiFields, ebsFields, runFields } from '../amazon/common/fields.js';
-import { commFields, commProblems, type CommDecoded } from '../amazon/common/comm.js';
+import { commFields, type CommDecoded } from '../amazon/common/comm.js';
+import { validateCommunicator } from '../../communicator/config.js';
+import { Problems } from '../../config/problems.js';
 import type { AmazonConfig } from '../amazon/common/state.js';
 import { timeOrderedUuid } from '../amazon/common/uuid.js';
 import { existsSync } from 'node:fs';
@@ -55,6 +57,8 @@ export interface EbsPrepared {
   decoded: EbsDecoded;
   comm: CommDecoded;
   warnings: string[];
+  /** The template engine (tests may pass one; default: src/interpolate). */
+  engine?: TemplateEngine;
 }
 
 /** Merges Packer's singular `tag {key,value}` / `run_tag {name,value}` blocks into the map (HCL style). */
@@ -83,17 +87,26 @@ function mergeBlocks(raws: RawConfig[]): RawConfig[] {
   });
 }
 
-export function prepareEbs(raws: RawConfig[], pc: PackerConfig): EbsPrepared {
-  const d = decodeConfig(ebsTable, mergeBlocks(raws), { pc, extraFuncs, exclude: RUN_TIME_KEYS, deprecated: DEPRECATED });
+export function prepareEbs(raws: RawConfig[], pc: PackerConfig, engine?: TemplateEngine): EbsPrepared {
+  const d = decodeConfig(ebsTable, mergeBlocks(raws), {
+    pc,
+    extraFuncs,
+    exclude: RUN_TIME_KEYS,
+    deprecated: DEPRECATED,
+    ...(engine ? { engine } : {}),
+  });
   const warnings: string[] = [];
   const problems: string[] = [];
   if (pc.force) d.force_deregister = true;
 
   const comm = d as unknown as CommDecoded;
   // Temporary key pair name (§A.4): only when no other SSH credential is given.
-  let tempName = d.temporary_key_pair_name;
   const c = comm;
-  if (tempName === '' && c.ssh_keypair_name === '' && c.ssh_private_key_file === '' && c.ssh_password === '' && !c.ssh_agent_auth) {
+  // The communicator's own prepare first: defaults (winrm port, ssh_wait_timeout) and its problems.
+  const commProblems = new Problems();
+  validateCommunicator(c, commProblems);
+  let tempName = c.sshTemporaryKeyPairName;
+  if (tempName === '' && c.sshKeyPairName === '' && c.sshPrivateKeyFile === '' && c.sshPassword === '' && !c.sshAgentAuth) {
     tempName = `packer_${timeOrderedUuid()}`;
   }
 
@@ -185,30 +198,30 @@ export function prepareEbs(raws: RawConfig[], pc: PackerConfig): EbsPrepared {
     session_manager_port: d.session_manager_port,
     windows_password_timeout_ms: d.windows_password_timeout,
     metadata_options: Object.values(d.metadata_options).some((v) => v !== '' && v !== 0) ? d.metadata_options : undefined,
-    temporary_key_pair_type: d.temporary_key_pair_type,
+    temporary_key_pair_type: c.sshTemporaryKeyPairType,
     launch_block_device_mappings: d.launch_block_device_mappings,
     ami_block_device_mappings: d.ami_block_device_mappings,
     no_ephemeral: d.no_ephemeral,
     communicator: c.communicator === '' ? 'ssh' : c.communicator,
-    ssh_host: c.ssh_host,
-    ssh_port: c.ssh_port,
-    ssh_username: c.ssh_username,
-    ssh_password: c.ssh_password,
-    ssh_private_key_file: c.ssh_private_key_file,
-    ssh_keypair_name: c.ssh_keypair_name,
-    ssh_agent_auth: c.ssh_agent_auth,
-    ssh_clear_authorized_keys: c.ssh_clear_authorized_keys,
+    ssh_host: c.sshHost,
+    ssh_port: c.sshPort,
+    ssh_username: c.sshUsername,
+    ssh_password: c.sshPassword,
+    ssh_private_key_file: c.sshPrivateKeyFile,
+    ssh_keypair_name: c.sshKeyPairName,
+    ssh_agent_auth: c.sshAgentAuth,
+    ssh_clear_authorized_keys: c.sshClearAuthorizedKeys,
     temporary_key_pair_name: tempName,
-    winrm_port: c.winrm_port,
-    winrm_password: c.winrm_password,
+    winrm_port: c.winrmPort,
+    winrm_password: c.winrmPassword,
   } satisfies AmazonConfig & CommFields;
 
-  problems.push(...commProblems(comm));
+  problems.unshift(...commProblems.messages);
   problems.push(...validateAccess(cfg));
   problems.push(...validateAmi(cfg, cfg.region));
   problems.push(...validateBlockDevices(cfg.launch_block_device_mappings));
   problems.push(...validateBlockDevices(cfg.ami_block_device_mappings));
   problems.push(...validateRun(cfg, cfg));
   if (problems.length > 0) throw new ConfigError(problems);
-  return { config: cfg, decoded: d, comm, warnings };
+  return { config: cfg, decoded: d, comm, warnings, engine };
 }

@@ -12,7 +12,7 @@ import { defaultEngine } from '../../config/render-walk.js';
 import { UserError } from '../../util/errors.js';
 import { AmiArtifact, EBS_BUILDER_ID } from '../amazon/common/artifact.js';
 import { createEc2, resolveRegion, type Ec2 } from '../amazon/common/aws.js';
-import { sshOptions, sshTimeoutMs } from '../amazon/common/comm.js';
+import { sshOptions } from '../amazon/common/comm.js';
 import { buildInfo, RUN_ID_TAG, type AmazonState } from '../amazon/common/state.js';
 import {
   stepIamInstanceProfile,
@@ -73,13 +73,15 @@ export async function runEbs(prep: EbsPrepared, pc: PackerConfig, ctx: BuildCont
     return c;
   };
   const ec2 = await ec2For(region);
-  const engine = defaultEngine();
   const baseCtx = interpolationContext(pc, undefined, extraFuncs);
+  // Plain text needs no engine (and most tags are plain).
+  const render = (text: string, data: Record<string, unknown>): string =>
+    text.includes('{{') ? (prep.engine ?? defaultEngine()).render(text, { ...baseCtx, data }) : text;
   const state: EbsState = {
     config: cfg,
     ec2,
     ec2For,
-    render: (text, data) => engine.render(text, { ...baseCtx, data }),
+    render,
     debug: pc.debug,
     buildName: pc.buildName,
     runId: pc.runUuid,
@@ -113,9 +115,9 @@ export async function runEbs(prep: EbsPrepared, pc: PackerConfig, ctx: BuildCont
       host: (s) => s.sshAddress ?? '',
       port: () => cfg.ssh_port,
       privateKeys: (s) => (s.privateKey !== '' ? [s.privateKey] : []),
-      timeoutMs: sshTimeoutMs(prep.comm),
-      handshakeAttempts: prep.comm.ssh_handshake_attempts,
-      pauseBeforeConnectingMs: prep.comm.pause_before_connecting,
+      timeoutMs: prep.comm.sshTimeout,
+      handshakeAttempts: prep.comm.sshHandshakeAttempts,
+      pauseBeforeConnectingMs: prep.comm.pauseBeforeConnecting,
       connectionInfo: (s) => ({
         sshPrivateKey: s.privateKey,
         sshPrivateKeyFile: cfg.ssh_private_key_file,

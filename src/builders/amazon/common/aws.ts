@@ -91,6 +91,8 @@ function iniSection(text: string, name: string): Record<string, string> {
 
 /** Creates the EC2 client for a region (the SDK is loaded here, not before). */
 export async function createEc2(access: AccessConfig, region: string): Promise<Ec2> {
+  // kiln supports Node 20; the SDK's "upgrade to node 22" notice would only interrupt build output.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const sdk = await import('@aws-sdk/client-ec2');
   if (access.assume_role?.role_arn) {
     throw new UserError('Cannot use assume_role: kiln does not support it yet (no STS client); use a profile with role_arn instead');

@@ -159,7 +159,6 @@ export const runFields = {
     },
     'Instance metadata service options (today\'s plugin).',
   ),
-  temporary_key_pair_type: f.string('temporary_key_pair_type', 'rsa or ed25519 (today\'s plugin).'),
   launch_block_device_mappings: f.objects('launch_block_device_mappings', blockDeviceFields, 'Volumes at launch.'),
   ami_block_device_mappings: f.objects('ami_block_device_mappings', blockDeviceFields, 'Volumes of the AMI.'),
 };
