@@ -10,7 +10,13 @@ export class ByteReader {
   private done = false;
 
   constructor(input: Readable | AsyncIterable<Buffer>) {
-    this.it = (input as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    // A Readable's default iterator destroys the stream when it ends, which for an SSH channel
+    // would close it before the exit status is sent.
+    const r = input as Readable;
+    this.it =
+      typeof r.iterator === 'function'
+        ? r.iterator({ destroyOnReturn: false })
+        : (input as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   }
 
   /** Loads one more chunk; false at end of stream. */

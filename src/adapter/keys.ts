@@ -11,7 +11,7 @@ export interface KeyPair {
 
 /** Generates a key pair; ed25519 by default, ecdsa P-256, or rsa 3072 (signed with rsa-sha2). */
 export async function generateKeyPair(type: KeyType = 'ed25519'): Promise<KeyPair> {
-  const { utils } = await import('ssh2');
+  const { utils } = (await import('ssh2')).default;
   const opts = type === 'ecdsa' ? { bits: 256 } : type === 'rsa' ? { bits: 3072 } : undefined;
   return await new Promise<KeyPair>((resolve, reject) => {
     const cb = (err: Error | null, keys: { private: string; public: string }): void => {

@@ -166,8 +166,6 @@ export async function scpSink(input: Readable, out: Writable, cmd: ScpCommand, t
   } catch (err) {
     await fatal(out, message(err)).catch(() => undefined);
     return 1;
-  } finally {
-    await r.close();
   }
 }
 
@@ -217,7 +215,9 @@ export async function scpSource(
       try {
         file = await target.download(path);
       } catch (err) {
-        await send(out, Buffer.concat([Buffer.from([1]), Buffer.from(`scp: ${path}: ${message(err)}\n`)]));
+        const m = message(err);
+        const text = m.startsWith('scp: ') ? m : `scp: ${path}: ${m}`;
+        await send(out, Buffer.concat([Buffer.from([1]), Buffer.from(`${text}\n`)]));
         status = 1;
         continue;
       }
@@ -242,7 +242,5 @@ export async function scpSource(
   } catch (err) {
     await fatal(out, message(err)).catch(() => undefined);
     return 1;
-  } finally {
-    await r.close();
   }
 }

@@ -80,7 +80,7 @@ function errorText(err: unknown): string {
 
 /** Starts the proxy. */
 export async function startAdapter(opts: AdapterOptions): Promise<Adapter> {
-  const ssh2 = await import('ssh2');
+  const ssh2 = (await import('ssh2')).default;
   const { comm, ui, user } = opts;
   const allowed = ssh2.utils.parseKey(opts.authorizedKey);
   if (allowed instanceof Error || Array.isArray(allowed)) throw new Error('Failed to read public key'); // parity:

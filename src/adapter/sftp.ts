@@ -288,4 +288,15 @@ export function serveSftp(sftp: SFTPWrapper, comm: Communicator, onError: (msg: 
   });
 
   sftp.on('EXTENDED', (reqid: number) => sftp.status(reqid, OP_UNSUPPORTED));
+
+  // The client's EOF ends the session: report exit status 0 (as sftp-server does; OpenSSH's sftp
+  // and scp fail without one) and close the channel. ssh2 has no public exit() on an SFTP channel.
+  sftp.on('end', () => {
+    const ch = sftp as unknown as {
+      outgoing?: { id: number; state: string };
+      _protocol?: { exitStatus(id: number, status: number): void };
+    };
+    if (ch.outgoing?.state === 'open') ch._protocol?.exitStatus(ch.outgoing.id, 0);
+    sftp.end();
+  });
 }
