@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -272,4 +273,28 @@ test('a flag error prints the usage and Go\'s message, exit 1', async () => {
   assert.equal(r.code, 1);
   assert.ok(r.stdout.startsWith('Usage: kiln build [options] TEMPLATE\n'));
   assert.ok(r.stdout.endsWith('invalid value "bogus" for flag -on-error: expected one of ["cleanup" "abort" "ask" "run-cleanup-provisioner"]\n'));
+});
+
+test('SIGTERM cancels with "receiving terminated"; a second signal is swallowed', async () => {
+  const signals = new EventEmitter();
+  let stdout = '';
+  const io = {
+    stdout: {
+      write: (s: string) => {
+        stdout += s;
+        if (s.includes('null: start')) setTimeout(() => signals.emit('SIGTERM'), 50);
+        if (s.includes('Cancelling build')) signals.emit('SIGINT');
+      },
+    },
+    stderr: { write: () => undefined },
+    stdin: Readable.from([]),
+    env: { PATH: process.env.PATH ?? '' },
+    cwd: process.cwd(),
+    machineReadable: false,
+    now: () => new Date(),
+  };
+  const code = await runBuild(['-color=false', template('sigint')], io, { signals });
+  assert.equal(code, 1);
+  assert.equal(sanitize(stdout), expected('sigint').replace('receiving interrupt', 'receiving terminated'));
+  assert.equal(signals.listenerCount('SIGINT') + signals.listenerCount('SIGTERM'), 0);
 });
