@@ -183,9 +183,19 @@ test('type errors are collected, sorted, in mapstructure form', () => {
 });
 
 test('a Trilean gets the hook error, out-of-range ints the strconv one', () => {
-  assert.match(decodeFails([{ tri: 'maybe' }]).message, /\* error decoding 'tri': strconv.ParseBool: parsing "maybe": invalid syntax$/);
+  assert.match(decodeFails([{ tri: 'maybe' }]).message, /\* error decoding 'tri': Error parsing bool from given var: strconv.ParseBool: parsing "maybe": invalid syntax$/);
   assert.match(decodeFails([{ ssh_port: '99999999999999999999' }]).message, /parsing "99999999999999999999": value out of range$/);
   assert.match(decodeFails([{ ssh_port: '08' }]).message, /parsing "08": invalid syntax$/);
+});
+
+test('durations and lists of structs reject other shapes like mapstructure', () => {
+  const err = decodeFails([{ ssh_timeout: { x: 1 }, disks: 'a,b', tri: { a: 1 } }]);
+  assert.deepEqual(err.problems, [
+    "'disks[0]' expected a map, got 'string'",
+    "'disks[1]' expected a map, got 'string'",
+    "'ssh_timeout' expected type 'time.Duration', got unconvertible type 'map[interface {}]interface {}', value: 'map[x:1]'",
+    "'tri' expected type 'config.Trilean', got unconvertible type 'map[interface {}]interface {}', value: 'map[a:1]'",
+  ]);
 });
 
 test('type errors of the first failing layer stop decoding before unknown keys', () => {

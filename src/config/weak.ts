@@ -189,7 +189,8 @@ export function weakTristate(name: string, v: unknown): boolean | undefined {
     try {
       return parseGoBool(v);
     } catch (err) {
-      throw new WeakDecodeError(`error decoding '${name}': ${(err as Error).message}`); // parity:
+      // parity: the SDK's StringToTrilean hook
+      throw new WeakDecodeError(`error decoding '${name}': Error parsing bool from given var: ${(err as Error).message}`);
     }
   }
   // A number reaches Trilean's uint8 weakly: 1 = true, 2 = false, anything else unset.
