@@ -88,7 +88,7 @@ test('planCleanup: a half-made AMI of a young run keeps its snapshots too', () =
   ];
   const plan = planCleanup(found, { now: NOW, olderThanMs: H });
   assert.deepEqual(plan.remove, []);
-  assert.deepEqual(plan.kept.map((k) => k.reason), ['young', 'in-use']);
+  assert.deepEqual(plan.kept.map((k) => `${k.item.id}:${k.reason}`), ['ami-young:young', 'snap-y:young']);
 });
 
 test('formatAge: two largest units', () => {

@@ -47,7 +47,7 @@ export type KeepReason = 'young' | 'unknown-age' | 'product' | 'in-use';
 export interface Kept {
   item: Found;
   reason: KeepReason;
-  /** For 'in-use': what uses it. */
+  /** For a snapshot kept with its AMI: the AMI. 'in-use' = used by a finished AMI (or one of another run). */
   detail?: string;
 }
 
@@ -95,7 +95,7 @@ export function planCleanup(found: Found[], opts: PlanOptions): Plan {
   };
   // Snapshots referenced by AMIs that stay (products, young runs) are never removed.
   const removedAmis = new Set<string>();
-  const keptSnapshotUsers = new Map<string, string>();
+  const keptSnapshotUsers = new Map<string, { ami: string; reason: KeepReason }>();
   for (const f of items) {
     if (f.kind !== 'AMI') continue;
     const why = isProduct(f) ? 'product' : oldEnough(f.runId);
@@ -103,7 +103,9 @@ export function planCleanup(found: Found[], opts: PlanOptions): Plan {
   }
   for (const f of found) {
     if (f.kind !== 'AMI' || removedAmis.has(`${f.region}/${f.id}`)) continue;
-    for (const s of f.snapshots ?? []) keptSnapshotUsers.set(`${f.region}/${s}`, f.id);
+    // Kept because it is a product ('in-use'), or because its run is young or undated (same reason).
+    const reason: KeepReason = isProduct(f) || (opts.runId !== undefined && f.runId !== opts.runId) ? 'in-use' : (oldEnough(f.runId) ?? 'in-use');
+    for (const s of f.snapshots ?? []) keptSnapshotUsers.set(`${f.region}/${s}`, { ami: f.id, reason });
   }
   const seen = new Set<string>();
   for (const f of items) {
@@ -113,7 +115,7 @@ export function planCleanup(found: Found[], opts: PlanOptions): Plan {
     if (f.kind === 'snapshot') {
       const user = keptSnapshotUsers.get(`${f.region}/${f.id}`);
       if (user !== undefined) {
-        kept.push({ item: f, reason: 'in-use', detail: user });
+        kept.push({ item: f, reason: user.reason, detail: user.ami });
         continue;
       }
     }
