@@ -58,12 +58,57 @@ interface Digits {
   dp: number; // decimal point position: value = 0.d × 10^dp
 }
 
+/** The exact decimal expansion of |x| (a finite double): digits without leading zeros, and dp. */
+function exactDigits(x: number): Digits {
+  const a = Math.abs(x);
+  if (a === 0) return { d: '', dp: 0 };
+  const buf = new DataView(new ArrayBuffer(8));
+  buf.setFloat64(0, a);
+  const bits = buf.getBigUint64(0);
+  const bexp = Number((bits >> 52n) & 0x7ffn);
+  let mant = bits & ((1n << 52n) - 1n);
+  let e2: number;
+  if (bexp === 0) e2 = -1074;
+  else {
+    mant |= 1n << 52n;
+    e2 = bexp - 1075;
+  }
+  let digits: string;
+  let dp: number;
+  if (e2 >= 0) {
+    digits = (mant << BigInt(e2)).toString();
+    dp = digits.length;
+  } else {
+    digits = (mant * 5n ** BigInt(-e2)).toString();
+    dp = digits.length + e2;
+  }
+  return { d: digits.replace(/0+$/, ''), dp };
+}
+
+/** Rounds exact digits to `nd` significant digits, half to even (Go's decimal rounding). */
+function roundDigits(dg: Digits, nd: number): Digits {
+  if (nd < 0) return { d: '', dp: dg.dp };
+  if (dg.d.length <= nd) return dg;
+  const keep = dg.d.slice(0, nd);
+  const next = dg.d[nd];
+  const tail = dg.d.slice(nd + 1);
+  const lastOdd = nd > 0 && Number(keep[nd - 1]) % 2 === 1;
+  const up = next > '5' || (next === '5' && (/[1-9]/.test(tail) || lastOdd));
+  if (!up) return { d: keep.replace(/0+$/, ''), dp: dg.dp };
+  if (nd === 0) return { d: '1', dp: dg.dp + 1 };
+  const inc = (BigInt(keep) + 1n).toString();
+  if (inc.length > keep.length) return { d: inc.replace(/0+$/, ''), dp: dg.dp + 1 };
+  return { d: inc.replace(/0+$/, ''), dp: dg.dp };
+}
+
+/** Significant digits of |x|: shortest round-trip when `sig` is undefined, else rounded to `sig`. */
 function digitsOf(x: number, sig?: number): Digits {
   if (x === 0) return { d: '', dp: 0 };
-  const s = sig === undefined ? Math.abs(x).toExponential() : Math.abs(x).toExponential(Math.max(sig - 1, 0));
-  const [mant, exp] = s.split('e');
-  const d = mant.replace('.', '').replace(/0+$/, '');
-  return { d, dp: Number(exp) + 1 };
+  if (sig === undefined) {
+    const [mant, exp] = Math.abs(x).toExponential().split('e');
+    return { d: mant.replace('.', '').replace(/0+$/, ''), dp: Number(exp) + 1 };
+  }
+  return roundDigits(exactDigits(x), Math.max(sig, 1));
 }
 
 function expStr(e: number): string {
@@ -83,20 +128,12 @@ function fmtE(x: number, prec: number, e: string): string {
 
 /** %f with `prec` decimals (prec < 0: shortest). */
 function fmtF(x: number, prec: number): string {
-  const a = Math.abs(x);
-  if (prec < 0) {
-    const dg = digitsOf(a);
-    if (!dg.d) return '0';
-    if (dg.dp <= 0) return '0.' + '0'.repeat(-dg.dp) + dg.d;
-    if (dg.dp >= dg.d.length) return dg.d + '0'.repeat(dg.dp - dg.d.length);
-    return dg.d.slice(0, dg.dp) + '.' + dg.d.slice(dg.dp);
-  }
-  if (a >= 1e21) {
-    const int = BigInt(a).toString();
-    return prec > 0 ? int + '.' + '0'.repeat(prec) : int;
-  }
-  if (prec <= 100) return a.toFixed(prec);
-  return a.toFixed(100) + '0'.repeat(prec - 100);
+  const dg = prec < 0 ? digitsOf(x) : roundDigits(exactDigits(x), exactDigits(x).dp + prec);
+  if (!dg.d) return prec > 0 ? '0.' + '0'.repeat(prec) : '0';
+  const intPart = dg.dp <= 0 ? '0' : (dg.d.slice(0, dg.dp) + '0'.repeat(Math.max(dg.dp - dg.d.length, 0)));
+  let frac = dg.dp >= 0 ? dg.d.slice(dg.dp) : '0'.repeat(-dg.dp) + dg.d;
+  if (prec >= 0) frac = frac.padEnd(prec, '0');
+  return frac ? intPart + '.' + frac : intPart;
 }
 
 /** %g with `prec` significant digits (prec < 0: shortest, as %v uses). */
