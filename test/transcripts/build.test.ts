@@ -16,22 +16,12 @@ import { PassThrough, Readable } from 'node:stream';
 import { runKiln } from '../../src/cli/run-kiln.test-helper.js';
 import { runBuild } from '../../src/cli/commands/build.js';
 import { StreamLineReader } from '../../src/ui/tty.js';
+import { sanitize } from './sanitize.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DATA = join(ROOT, 'test/transcripts/testdata');
 const KILN = join(ROOT, 'bin/kiln');
 
-const UNIT = '(?:year|week|day|hour|minute|second|millisecond|microsecond)s?';
-const DURATION = new RegExp(`\\d+ ${UNIT}(?: \\d+ ${UNIT})?`, 'g');
-
-/** Replaces volatile parts: durations, temp script names, cleanup-time notes, colour codes. */
-export function sanitize(text: string): string {
-  return text
-    .replace(/\x1b\[[0-9;]*m/g, '')
-    .replace(/ \(cleanup [^)]*\)/g, '')
-    .replace(DURATION, '<D>')
-    .replace(/packer-shell\d+/g, 'packer-shell<N>');
-}
 
 function expected(name: string): string {
   return readFileSync(join(DATA, `${name}.out`), 'utf8');
