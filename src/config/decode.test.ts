@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeConfig, DecodeError, f, interpolationContext, placeholderData, Problems, type TemplateEngine } from './decode.js';
+import { decodeConfig, DecodeError, f, fieldDocs, interpolationContext, placeholderData, Problems, type TemplateEngine } from './decode.js';
 import { InterpolateError, type InterpolateContext } from '../interpolate/index.js';
 import { ConfigError } from '../util/errors.js';
 import type { PackerConfig } from '../core/types.js';
@@ -309,4 +309,11 @@ test('builder functions are known to both validation and rendering', () => {
   const extraFuncs = { clean_resource_name: (s: unknown) => String(s).replace(/[^a-z]/g, '-') };
   assert.equal(decodeConfig(t, [{ ami_name: '{{ "a b" | clean_resource_name }}' }], { pc, extraFuncs }).name, 'a-b');
   assert.throws(() => decodeConfig(t, [{ ami_name: '{{ "a" | clean_resource_name }}' }], { pc }), /function "clean_resource_name" not defined/);
+});
+
+test('fieldDocs lists options with nested paths', () => {
+  const docs = fieldDocs(table);
+  assert.deepEqual(docs[1], { key: 'ssh_port', kind: 'int', doc: 'Port.', default: 22 });
+  assert.ok(docs.some((d) => d.key === 'disks[].volume_size'));
+  assert.ok(docs.some((d) => d.key === 'nested.device_name'));
 });

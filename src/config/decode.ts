@@ -35,7 +35,7 @@ import {
   weakTristate,
 } from './weak.js';
 
-export { f, type Decoded, type Field, type FieldKind, type FieldTable } from './fields.js';
+export { f, fieldDocs, type Decoded, type Field, type FieldDoc, type FieldKind, type FieldTable } from './fields.js';
 export { Problems } from './problems.js';
 export { defaultEngine, type TemplateEngine } from './render-walk.js';
 

@@ -121,3 +121,22 @@ export function goTypeOf(fieldSpec: Field<unknown>): string {
       return 'string';
   }
 }
+
+/** One documented option of a table (nested options as `parent.child` / `parent[].child`). */
+export interface FieldDoc {
+  key: string;
+  kind: FieldKind;
+  default?: unknown;
+  doc: string;
+}
+
+/** Lists a table's options in declaration order, nested tables flattened, for docs and `inspect`-like output. */
+export function fieldDocs(table: FieldTable, prefix = ''): FieldDoc[] {
+  const out: FieldDoc[] = [];
+  for (const spec of Object.values(table)) {
+    const key = prefix + spec.key;
+    out.push({ key, kind: spec.kind, doc: spec.doc, ...(spec.default !== undefined ? { default: spec.default } : {}) });
+    if (spec.fields) out.push(...fieldDocs(spec.fields, spec.kind === 'objects' ? `${key}[].` : `${key}.`));
+  }
+  return out;
+}
