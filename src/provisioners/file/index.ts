@@ -1,5 +1,11 @@
 /** The `file` provisioner (Packer's provisioner/file): uploads or downloads files and directories. */
-import type { GeneratedData, PackerConfig, ProvisionContext, Provisioner, RawConfig } from '../../core/types.js';
+import type {
+  GeneratedData,
+  PackerConfig,
+  ProvisionContext,
+  Provisioner,
+  RawConfig,
+} from '../../core/types.js';
 import { InternalError } from '../../util/errors.js';
 import { prepareFile, type FileConfig } from './config.js';
 import { runFile } from './run.js';

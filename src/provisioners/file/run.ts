@@ -51,7 +51,11 @@ async function upload(cfg: FileConfig, pc: PackerConfig, { ui, comm, data }: Fil
         continue;
       }
       if (dst.endsWith('/')) dst += basename(src);
-      await comm.upload(dst, createReadStream(src, { highWaterMark: 1 << 20 }), { mode: st.mode, size: st.size, mtime: st.mtime });
+      await comm.upload(dst, createReadStream(src, { highWaterMark: 1 << 20 }), {
+        mode: st.mode,
+        size: st.size,
+        mtime: st.mtime,
+      });
     } catch (e) {
       const msg = (e as Error).message;
       const hint = msg.includes('Error restoring file')

@@ -18,7 +18,9 @@ export const shellFields = {
   envVarFormat: f.string('env_var_format', 'Go Sprintf format of one variable, applied as (key, value).'),
   executeCommand: f.string('execute_command', 'The remote command line running each script.'),
   inlineShebang: f.string('inline_shebang', 'Shebang of the inline script.', { default: '/bin/sh -e' }),
-  remoteFolder: f.string('remote_folder', 'Remote folder for the script and the env var file.', { default: '/tmp' }),
+  remoteFolder: f.string('remote_folder', 'Remote folder for the script and the env var file.', {
+    default: '/tmp',
+  }),
   remoteFile: f.string('remote_file', 'Remote file name of the script (default script_<n>.sh).'),
   remotePath: f.string('remote_path', 'Full remote path of the script; overrides remote_folder/remote_file.'),
   skipClean: f.bool('skip_clean', 'Keep the remote script and env var file.'),

@@ -46,7 +46,9 @@ function byteOrder(a: string, b: string): number {
 export function goSprintf2(format: string, a: string, b: string): string {
   const args = [a, b];
   let i = 0;
-  let out = format.replace(/%(%|s)/g, (_m, v: string) => (v === '%' ? '%' : i < 2 ? args[i++] : '%!s(MISSING)'));
+  let out = format.replace(/%(%|s)/g, (_m, v: string) =>
+    v === '%' ? '%' : i < 2 ? args[i++] : '%!s(MISSING)',
+  );
   if (i < 2) out += `%!(EXTRA string=${args.slice(i).join(', string=')})`;
   return out;
 }

@@ -1,5 +1,11 @@
 /** The `shell` provisioner (Packer's provisioner/shell): uploads scripts and runs them over the communicator. */
-import type { GeneratedData, PackerConfig, ProvisionContext, Provisioner, RawConfig } from '../../core/types.js';
+import type {
+  GeneratedData,
+  PackerConfig,
+  ProvisionContext,
+  Provisioner,
+  RawConfig,
+} from '../../core/types.js';
 import { InternalError } from '../../util/errors.js';
 import { prepareShell, type ShellConfig } from './config.js';
 import { runShell } from './run.js';

@@ -8,7 +8,12 @@ import { randomInt } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DISCONNECT_EXIT_STATUS, type Communicator, type GeneratedData, type PackerConfig } from '../../core/types.js';
+import {
+  DISCONNECT_EXIT_STATUS,
+  type Communicator,
+  type GeneratedData,
+  type PackerConfig,
+} from '../../core/types.js';
 import type { Ui } from '../../ui/ui.js';
 import { interpolationContext } from '../../config/decode.js';
 import { renderFixedPoint, type InterpolateContext } from '../../interpolate/index.js';
@@ -28,7 +33,9 @@ const DISCONNECTED =
 
 /** Packer's ErrorInvalidExitCode text (no space after the period). */
 export function invalidExitCodeError(code: number, allowed: number[]): Error {
-  return new Error(`Script exited with non-zero exit status: ${code}.Allowed exit codes are: [${allowed.join(' ')}]`); // parity:
+  return new Error(
+    `Script exited with non-zero exit status: ${code}.Allowed exit codes are: [${allowed.join(' ')}]`,
+  ); // parity:
 }
 
 export interface ShellRunContext {
@@ -51,7 +58,12 @@ export async function runShell(cfg: ShellConfig, pc: PackerConfig, ctx: ShellRun
   const retryOpts = { startTimeoutMs: cfg.startRetryTimeout, delayMs: RETRY_DELAY_MS, signal };
   try {
     const vars = flattenEnvVars(
-      { buildName: pc.buildName, builderType: pc.builderType, environmentVars: cfg.environmentVars, envVarFormat: cfg.envVarFormat },
+      {
+        buildName: pc.buildName,
+        builderType: pc.builderType,
+        environmentVars: cfg.environmentVars,
+        envVarFormat: cfg.envVarFormat,
+      },
       data,
     );
     let envVarFile = '';
@@ -72,19 +84,22 @@ export async function runShell(cfg: ShellConfig, pc: PackerConfig, ctx: ShellRun
         throw new Error(`Error processing command: ${(e as Error).message}`); // parity:
       }
       let status = 0;
-      await retry({ ...retryOpts, onRetry: (e) => debugLog(`Retryable error: ${(e as Error).message}`) }, async () => {
-        try {
-          await comm.upload(cfg.remotePath, cfg.binary ? raw : toUnixLines(raw));
-        } catch (e) {
-          throw new Error(`Error uploading script: ${(e as Error).message}`); // parity:
-        }
-        try {
-          await comm.start({ command: `chmod 0755 ${cfg.remotePath}` }, signal);
-        } catch (e) {
-          throw new Error(`Error chmodding script file to 0755 in remote machine: ${(e as Error).message}`); // parity:
-        }
-        status = await runWithUi(comm, command, ui, signal);
-      });
+      await retry(
+        { ...retryOpts, onRetry: (e) => debugLog(`Retryable error: ${(e as Error).message}`) },
+        async () => {
+          try {
+            await comm.upload(cfg.remotePath, cfg.binary ? raw : toUnixLines(raw));
+          } catch (e) {
+            throw new Error(`Error uploading script: ${(e as Error).message}`); // parity:
+          }
+          try {
+            await comm.start({ command: `chmod 0755 ${cfg.remotePath}` }, signal);
+          } catch (e) {
+            throw new Error(`Error chmodding script file to 0755 in remote machine: ${(e as Error).message}`); // parity:
+          }
+          status = await runWithUi(comm, command, ui, signal);
+        },
+      );
       if (status === DISCONNECT_EXIT_STATUS) {
         if (!cfg.expectDisconnect) throw new Error(DISCONNECTED);
       } else if (!cfg.validExitCodes.includes(status)) {
@@ -103,7 +118,12 @@ export async function runShell(cfg: ShellConfig, pc: PackerConfig, ctx: ShellRun
 }
 
 /** Runs a command with its output streamed to the UI (Packer's RunWithUi); returns the exit status. */
-export async function runWithUi(comm: Communicator, command: string, ui: Ui, signal: AbortSignal): Promise<number> {
+export async function runWithUi(
+  comm: Communicator,
+  command: string,
+  ui: Ui,
+  signal: AbortSignal,
+): Promise<number> {
   const out = uiOutputStreams(ui);
   try {
     return await comm.start({ command, stdout: out.stdout, stderr: out.stderr }, signal);
