@@ -51,6 +51,7 @@ test(`kiln survives ${CASES} mutated templates, var files and command lines`, { 
   const tpl = join(dir, 't.json');
   const varFile = join(dir, 'v.json');
   const failures: string[] = [];
+  const codes = new Map<number, number>();
   try {
     for (let i = 0; i < CASES; i++) {
       const seed = pick(r, corpus);
@@ -71,16 +72,22 @@ test(`kiln survives ${CASES} mutated templates, var files and command lines`, { 
       const args = mutateArgs(r, tpl, varFile);
       const out = capture();
       const err = capture();
-      const code = await run(args, {
+      let timer: NodeJS.Timeout | undefined;
+      const hang = new Promise<'hang'>((res) => {
+        timer = setTimeout(() => res('hang'), 20_000);
+      });
+      const code = await Promise.race([hang, run(args, {
         stdout: out.sink,
         stderr: err.sink,
         stdin: Readable.from(args.includes('-') || args[0] === 'console' ? [text.slice(0, 200)] : []),
         env: { PATH: process.env.PATH },
         cwd: dir,
         now: () => new Date(0),
-      });
+      })]);
+      clearTimeout(timer);
       const all = out.text() + err.text();
-      if (typeof code !== 'number' || /internal error|\n\s+at .+:\d+:\d+\)?\n/.test(all)) {
+      if (typeof code === 'number') codes.set(code, (codes.get(code) ?? 0) + 1);
+      if (code === 'hang' || typeof code !== 'number' || /internal error|\n\s+at .+:\d+:\d+\)?\n/.test(all)) {
         failures.push(`case ${i}: kiln ${args.join(' ')}\n--- template:\n${text.slice(0, 400)}\n--- output:\n${all.slice(0, 800)}`);
         if (failures.length >= 5) break;
       }
@@ -89,4 +96,8 @@ test(`kiln survives ${CASES} mutated templates, var files and command lines`, { 
     rmSync(dir, { recursive: true, force: true });
   }
   assert.deepEqual(failures, [], failures.join('\n\n'));
+  // The mutations must reach both outcomes, or the fuzzing only exercises the JSON parser.
+  const ok = codes.get(0) ?? 0;
+  const bad = codes.get(1) ?? 0;
+  assert.ok(ok > CASES * 0.1 && bad > CASES * 0.3, `exit codes: ${JSON.stringify([...codes])}`);
 });

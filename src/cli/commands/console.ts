@@ -92,6 +92,11 @@ export async function runConsole(args: string[], io: CliIo): Promise<number> {
     env: io.env,
     tolerateInitErrors: true,
   });
+  // `console -` read the template from stdin: no lines are left to evaluate.
+  if (f.args[0] === '-') {
+    ui.message('');
+    return 0;
+  }
   if (!io.stdin.isTTY) return piped(core, io, ui);
   return interactive(core, io, ui);
 }
