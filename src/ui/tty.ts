@@ -19,11 +19,12 @@ export interface MaybeTtyInput {
 }
 
 /**
- * Opens a line reader on the terminal: `stdin` if it is a TTY stream, else `/dev/tty`; undefined
- * when there is no terminal (the UI then fails asks with `no available tty`).
+ * Opens a line reader on the terminal: `stdin` if it is a TTY stream, else (when `devTty`)
+ * `/dev/tty`; undefined when there is no terminal (the UI then fails asks with `no available tty`).
  */
-export function openTty(stdin?: MaybeTtyInput & NodeJS.ReadableStream): LineReader | undefined {
+export function openTty(stdin?: MaybeTtyInput & NodeJS.ReadableStream, devTty = true): LineReader | undefined {
   if (stdin?.isTTY) return new StreamLineReader(stdin, () => undefined);
+  if (!devTty) return undefined;
   let fd: number;
   try {
     fd = openSync('/dev/tty', 'r');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { BasicUi } from './basic.js';
 import { ColoredUi, buildColor } from './colored.js';
-import { TimestampedUi, rfc3339Local } from './timestamped.js';
+import { rfc3339Local } from './timestamped.js';
 import { TargetedUi } from './targeted.js';
 import { MachineReadableUi } from './machine.js';
 import { LineEmitter, cleanOutputLine } from './output-lines.js';

@@ -40,3 +40,15 @@ test('PACKER_LOG_PATH writes every line, ui lines included, to the file', () => 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('on stderr a multi-line ui entry is dropped whole', () => {
+  let text = '';
+  configureLog({ env: { PACKER_LOG: '1' }, stderr: { write: (s: string) => (text += s) } });
+  try {
+    debugLog('ui: ==> null: a\n    null: b');
+    debugLog('kept\nsecond line');
+  } finally {
+    closeLog();
+  }
+  assert.match(text, /^\S+ \S+ kept\n\S+ \S+ second line\n$/);
+});

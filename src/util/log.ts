@@ -6,7 +6,8 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 
 interface LogSink {
-  write(line: string): void;
+  /** One entry: its lines, each stamped and ending in a newline. */
+  write(entry: string): void;
   close(): void;
 }
 
@@ -17,7 +18,7 @@ let mask: (s: string) => string = (s) => s;
 export interface LogOptions {
   /** The environment to read PACKER_LOG / PACKER_LOG_PATH from. */
   env: Record<string, string | undefined>;
-  /** Where the log goes without PACKER_LOG_PATH (lines with `ui:` / `ui error:` are dropped there). */
+  /** Where the log goes without PACKER_LOG_PATH (entries with `ui:` / `ui error:` are dropped there). */
   stderr: { write(s: string): unknown };
   /** Masks secrets in every line (e.g. maskSecrets of src/template/secrets.ts). */
   mask?: (s: string) => string;
@@ -44,9 +45,11 @@ export function configureLog(opts: LogOptions): void {
   } else {
     const err = opts.stderr;
     sink = {
-      write: (line) => {
-        if (line.includes('ui:') || line.includes('ui error:')) return;
-        err.write(line);
+      write: (entry) => {
+        // The UI lines duplicate what is on stdout; drop the whole (multi-line) entry.
+        const first = entry.slice(0, entry.indexOf('\n'));
+        if (first.includes('ui:') || first.includes('ui error:')) return;
+        err.write(entry);
       },
       close: () => undefined,
     };
@@ -68,7 +71,12 @@ export function logEnabled(): boolean {
 export function debugLog(message: string): void {
   if (!sink) return;
   const stamp = goLogTime(new Date());
-  for (const line of mask(message).split('\n')) sink.write(`${stamp} ${line}\n`);
+  sink.write(
+    mask(message)
+      .split('\n')
+      .map((line) => `${stamp} ${line}\n`)
+      .join(''),
+  );
 }
 
 /** Go log's default timestamp, local time: `2006/01/02 15:04:05`. */

@@ -103,10 +103,22 @@ export async function runBuild(args: string[], io: CliIo, opts: BuildCommandOpti
 
   clearSecrets();
   const ownLog = !logEnabled();
-  if (ownLog) configureLog({ env: io.env, stderr: io.stderr, mask: maskSecrets });
+  if (ownLog) {
+    try {
+      configureLog({ env: io.env, stderr: io.stderr, mask: maskSecrets });
+    } catch (e) {
+      io.stderr.write(`Couldn't setup log output: ${(e as Error).message}\n`); // parity: main.go
+      return 1;
+    }
+  }
   const basic = machine
     ? new MachineReadableUi({ out: io.stdout, mask: maskSecrets, now: io.now })
-    : new BasicUi({ out: io.stdout, mask: maskSecrets, tty: opts.tty ?? (() => openTty(io.stdin)) });
+    : new BasicUi({
+        out: io.stdout,
+        mask: maskSecrets,
+        // The controlling terminal is consulted only by the real process, not with a test's stdin.
+        tty: opts.tty ?? (() => openTty(io.stdin, io.stdin === process.stdin)),
+      });
   const signals = opts.signals ?? process;
   const ctl = new AbortController();
   let interrupted = false;
