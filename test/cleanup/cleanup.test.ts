@@ -285,3 +285,31 @@ test('kiln cleanup: usage errors exit 1 without calling EC2', async () => {
 function order(kind: string): number {
   return ['instance', 'AMI', 'snapshot', 'volume', 'security', 'key'].indexOf(kind);
 }
+
+test('kiln cleanup: several regions (comma list and repeated flag), each cleaned in its own region', async () => {
+  const clients = ['us-west-2', 'eu-west-1'].map(
+    (region) => new EC2Client({ region, endpoint: moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } }),
+  );
+  try {
+    for (const [i, c] of clients.entries()) {
+      await c.send(new CreateKeyPairCommand({ KeyName: `packer_multi${i}`, ...spec('key-pair', runTag('run-multi')) }));
+      await c.send(new CreateKeyPairCommand({ KeyName: `mine${i}` }));
+    }
+    const keys = async (c: EC2Client) => ((await c.send(new DescribeKeyPairsCommand({}))).KeyPairs ?? []).map((k) => k.KeyName).sort();
+    let r = await kiln(['-region', 'us-west-2,eu-west-1', '-endpoint', moto.endpoint, '-older-than=0s', '-dry-run']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.split('\n').filter((l) => /^(Region|Would delete) /.test(l)).map((l) => l.replace(/, \d+s\)$/, ')')), [
+      'Region us-west-2:',
+      'Would delete key pair packer_multi0 (run run-multi)',
+      'Region eu-west-1:',
+      'Would delete key pair packer_multi1 (run run-multi)',
+    ]);
+    r = await kiln(['-region', 'eu-west-1', '-region', 'us-west-2', '-endpoint', moto.endpoint, '-older-than=0s']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Removed 2 resources of 1 run\.$/m);
+    assert.deepEqual(await keys(clients[0]), ['mine0']);
+    assert.deepEqual(await keys(clients[1]), ['mine1']);
+  } finally {
+    for (const c of clients) c.destroy();
+  }
+});
