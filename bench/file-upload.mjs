@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+// Uploads one 256 MiB random file to the test sshd (test/env/ssh-env.ts, 127.0.0.1) in the same
+// run with: `kiln build` (null builder + file provisioner, i.e. kiln's SSH communicator over scp,
+// and over sftp), OpenSSH's `scp` (OpenSSH 9: SFTP protocol; and `scp -O`: the legacy scp protocol),
+// and `packer build` (Debian's packer 1.6.6, same template). Runs interleaved, median wall time
+// (each includes process start and the SSH handshake). Every upload is checked by SHA-256.
+// Writes its section of docs/benchmarks.md between the bench:file-upload markers.
+// Usage (root, after `npm run build`): node bench/file-upload.mjs [runs] [MiB]
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const runs = Number(process.argv[2] ?? 3);
+const mib = Number(process.argv[3] ?? 256);
+const { startSshEnv } = await import(join(root, 'dist/test/env/ssh-env.js'));
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function sha256(path) {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(path)) h.update(c);
+  return h.digest('hex');
+}
+
+const work = mkdtempSync(join(tmpdir(), 'kiln-bench-upload-'));
+const src = join(work, 'big.bin');
+const fd = openSync(src, 'w');
+for (let i = 0; i < mib; i++) writeSync(fd, randomBytes(1 << 20));
+closeSync(fd);
+const want = await sha256(src);
+
+const env = await startSshEnv({ recordCommands: false });
+const dest = (tool) => `/tmp/kiln-bench-dst-${process.pid}-${tool}.bin`;
+const sshOpts = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR'];
+const childEnv = { PATH: process.env.PATH, HOME: process.env.HOME ?? '/tmp', CHECKPOINT_DISABLE: '1' };
+
+function template(method) {
+  const path = join(work, `tpl-${method}.json`);
+  writeFileSync(
+    path,
+    JSON.stringify({
+      builders: [
+        {
+          type: 'null',
+          ssh_host: env.host,
+          ssh_port: env.port,
+          ssh_username: env.user,
+          ssh_private_key_file: env.keyFile,
+          ssh_file_transfer_method: method,
+        },
+      ],
+      provisioners: [{ type: 'file', source: src, destination: dest(`build-${method}`) }],
+    }),
+  );
+  return path;
+}
+const tplScp = template('scp');
+const tplSftp = template('sftp');
+
+const tools = [
+  { name: 'kiln build (file provisioner, scp)', cmd: process.execPath, args: [join(root, 'bin/kiln'), 'build', '-color=false', tplScp], out: dest('build-scp') },
+  { name: 'kiln build (file provisioner, sftp)', cmd: process.execPath, args: [join(root, 'bin/kiln'), 'build', '-color=false', tplSftp], out: dest('build-sftp') },
+  { name: 'OpenSSH scp (SFTP protocol, default)', cmd: 'scp', args: [...sshOpts, '-i', env.keyFile, '-P', String(env.port), src, `${env.user}@127.0.0.1:${dest('scp')}`], out: dest('scp') },
+  { name: 'OpenSSH scp -O (legacy scp protocol)', cmd: 'scp', args: ['-O', ...sshOpts, '-i', env.keyFile, '-P', String(env.port), src, `${env.user}@127.0.0.1:${dest('scpO')}`], out: dest('scpO') },
+  { name: 'packer 1.6.6 build (file provisioner, scp)', cmd: 'packer', args: ['build', '-color=false', tplScp], out: dest('build-scp') },
+];
+
+const times = new Map(tools.map((t) => [t.name, []]));
+const failures = [];
+try {
+  for (let i = 0; i < runs; i++) {
+    for (const t of tools) {
+      rmSync(t.out, { force: true });
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync(t.cmd, t.args, { env: childEnv, encoding: 'utf8' });
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      const ok = r.status === 0 && (await sha256(t.out)) === want;
+      if (!ok) failures.push(`${t.name}: rc ${r.status}\n${r.stdout}${r.stderr}`);
+      times.get(t.name).push(ms);
+      console.log(`${t.name}: ${(ms / 1000).toFixed(2)} s${ok ? '' : ' (FAILED)'}`);
+      rmSync(t.out, { force: true });
+    }
+  }
+} finally {
+  await env.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+if (failures.length) {
+  console.error(failures.join('\n'));
+  process.exit(1);
+}
+
+const ref = median(times.get('OpenSSH scp (SFTP protocol, default)'));
+const rows = tools.map((t) => {
+  const m = median(times.get(t.name));
+  return `| ${t.name} | ${(m / 1000).toFixed(2)} s | ${(mib / (m / 1000)).toFixed(0)} MiB/s | ${(ref / m).toFixed(2)}× |`;
+});
+const cpu = (readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) ?? [])[1] ?? 'unknown CPU';
+
+
+const date = new Date().toISOString().slice(0, 10);
+const section = [
+  `\`bench/file-upload.mjs\`, ${date}, ${cpus().length} CPUs (${cpu}), Node ${process.version}, median of ${runs} interleaved runs.`,
+  `One ${mib} MiB random file to the test sshd on 127.0.0.1 (OpenSSH 9.2, ed25519 key); wall time per command, including`,
+  'process start-up and the SSH handshake; every upload verified by SHA-256. Target: kiln ≥ 0.9× OpenSSH scp throughput.',
+  '',
+  '| command | time | throughput | vs OpenSSH scp |',
+  '|---|---|---|---|',
+  ...rows,
+].join('\n');
+const docPath = join(root, 'docs/benchmarks.md');
+const doc = readFileSync(docPath, 'utf8');
+const start = '<!-- bench:file-upload:start -->';
+const end = '<!-- bench:file-upload:end -->';
+const a = doc.indexOf(start);
+const b = doc.indexOf(end);
+if (a < 0 || b < 0) throw new Error(`Cannot update ${docPath}: the bench:file-upload markers are missing`);
+writeFileSync(docPath, `${doc.slice(0, a + start.length)}\n${section}\n${doc.slice(b)}`);
+console.log(section);
