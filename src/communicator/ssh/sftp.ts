@@ -9,8 +9,8 @@ import type { Readable, Writable } from 'node:stream';
 import type { SFTPWrapper } from 'ssh2';
 import { drained } from './byte-reader.js';
 
-const CHUNK = 32 * 1024;
-const IN_FLIGHT = 64;
+const CHUNK = 255 * 1024;
+const IN_FLIGHT = 16;
 
 export class SftpTransfer {
   constructor(private readonly sftp: SFTPWrapper) {}
