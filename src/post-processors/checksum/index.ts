@@ -11,6 +11,7 @@ import type { Artifact, GeneratedData, PackerConfig, PostProcessor, PostProcessR
 import { decodeConfig, f, interpolationContext, type DecodedConfig } from '../../config/decode.js';
 import { renderFixedPoint, validateTemplate } from '../../interpolate/index.js';
 import { ConfigError, InternalError } from '../../util/errors.js';
+import { goPathError } from '../../util/go-os-error.js';
 
 const HASHES: Record<string, string> = {
   md5: 'md5',
@@ -77,14 +78,14 @@ export class ChecksumPostProcessor implements PostProcessor {
       try {
         await fsp.mkdir(dirname(target), { recursive: true, mode: 0o755 });
       } catch (e) {
-        throw new Error(`unable to create dir: ${(e as Error).message}`); // parity
+        throw new Error(`unable to create dir: ${goPathError('mkdir', dirname(target), e)}`); // parity
       }
       const existed = existsSync(target);
       let handle;
       try {
         handle = await fsp.open(target, 'a', 0o644);
       } catch (e) {
-        throw new Error(`unable to create file ${target}: ${(e as Error).message}`); // parity
+        throw new Error(`unable to create file ${target}: ${goPathError('open', target, e)}`); // parity
       }
       try {
         if (!existed && files.length) out.files.push(target);
@@ -106,7 +107,7 @@ async function hashFile(algorithm: string, file: string): Promise<string> {
     for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EACCES') throw new Error(`unable to open file ${file}: ${(e as Error).message}`); // parity
+    if (code === 'ENOENT' || code === 'EACCES') throw new Error(`unable to open file ${file}: ${goPathError('open', file, e)}`); // parity
     throw new Error(`unable to compute ${algorithm} hash for ${file}`); // parity
   }
   return hash.digest('hex');

@@ -14,6 +14,7 @@ import { decodeConfig, f, interpolationContext, type DecodedConfig } from '../..
 import { renderFixedPoint, validateTemplate } from '../../interpolate/index.js';
 import { ConfigError, InternalError } from '../../util/errors.js';
 import { writeTar, writeZip, type ByteSink } from './archive.js';
+import { goPathError } from '../../util/go-os-error.js';
 
 export const compressFields = {
   output: f.string('output', 'Archive path, rendered with BuildName and BuilderType.', {
@@ -103,7 +104,7 @@ export class CompressPostProcessor implements PostProcessor {
     try {
       await fsp.mkdir(dirname(target), { recursive: true, mode: 0o755 });
     } catch (e) {
-      throw new Error(`Unable to create dir for archive ${target}: ${(e as Error).message}`); // parity
+      throw new Error(`Unable to create dir for archive ${target}: ${goPathError('mkdir', dirname(target), e)}`); // parity
     }
     const files = artifact.files;
     if (fmt.archive === '' && files.length !== 1) {
@@ -111,7 +112,7 @@ export class CompressPostProcessor implements PostProcessor {
       throw new Error(`Can only have 1 input file when not using tar/zip. Found ${files.length} files: [${files.join(' ')}]`);
     }
     const file = createWriteStream(target);
-    await new Promise<void>((resolve, reject) => file.once('open', () => resolve()).once('error', (e) => reject(new Error(`Unable to create archive ${target}: ${e.message}`))));
+    await new Promise<void>((resolve, reject) => file.once('open', () => resolve()).once('error', (e) => reject(new Error(`Unable to create archive ${target}: ${goPathError('open', target, e)}`))));
     let gzip: Gzip | undefined;
     if (fmt.algorithm === 'pgzip') {
       ui.say(`Using pgzip compression with ${availableParallelism()} cores for ${target}`); // parity

@@ -13,6 +13,7 @@ import { renderFixedPoint, validateTemplate } from '../../interpolate/index.js';
 import { decodeGoJson, GoJsonError } from '../../template/go-json.js';
 import { InternalError, UserError } from '../../util/errors.js';
 import { debugLog } from '../../util/log.js';
+import { goPathError } from '../../util/go-os-error.js';
 import { goMarshalIndent } from './go-json-out.js';
 
 export const manifestFields = {
@@ -113,7 +114,7 @@ export function appendToManifest(path: string, entry: ManifestBuild, runUuid: st
     try {
       writeFileSync(path, goMarshalIndent(manifest), { mode: 0o664 });
     } catch (e) {
-      throw new Error(`Unable to write ${path}: ${(e as Error).message}`); // parity
+      throw new Error(`Unable to write ${path}: ${goPathError('open', path, e)}`); // parity
     }
   } finally {
     rmSync(lock, { force: true });
@@ -126,7 +127,7 @@ function readManifest(path: string): ManifestFile {
     text = readFileSync(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { builds: null, last_run_uuid: '' };
-    throw new Error(`Unable to open ${path} for reading: ${(e as Error).message}`); // parity
+    throw new Error(`Unable to open ${path} for reading: ${goPathError('open', path, e)}`); // parity
   }
   if (text.length === 0) return { builds: null, last_run_uuid: '' };
   let value: unknown;

@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import type { GeneratedData, PackerConfig, RawConfig } from '../../core/types.js';
 import { decodeConfig, DecodeError, f, type DecodedConfig } from '../../config/decode.js';
 import { ConfigError, UserError } from '../../util/errors.js';
+import { goPathError } from '../../util/go-os-error.js';
 
 /** The option table of shell-local. */
 export const shellLocalFields = {
@@ -91,14 +92,5 @@ export function prepareShellLocal(
 
 /** Go's os.Stat error text: `stat <path>: no such file or directory`. */
 export function goStatError(path: string, e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  const reason =
-    code === 'ENOENT'
-      ? 'no such file or directory'
-      : code === 'EACCES'
-        ? 'permission denied'
-        : code === 'ENOTDIR'
-          ? 'not a directory'
-          : ((e as Error).message ?? String(e));
-  return `stat ${path}: ${reason}`;
+  return goPathError('stat', path, e);
 }
