@@ -30,7 +30,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-ec2';
 import { startMoto, type Moto } from '../env/moto.js';
-import { incompleteImageTags, RUN_ID_TAG } from '../../src/cleanup/tags.js';
+import { incompleteImageTags, markImagesComplete, RUN_ID_TAG } from '../../src/cleanup/tags.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const REGION = 'us-east-1';
@@ -191,9 +191,11 @@ test('kiln cleanup: dry run, age filter, run filter, real removal, and a leftove
   // A finished build: its AMI and snapshot carry the run id but are no longer marked incomplete.
   const done = await deadRun('run-done', 'ami');
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [done.instance!] }));
-  const { DeleteTagsCommand, DeleteVolumeCommand, DeleteKeyPairCommand, DeleteSecurityGroupCommand } = await import('@aws-sdk/client-ec2');
-  await ec2.send(new DeleteTagsCommand({ Resources: [done.ami!], Tags: [{ Key: 'kiln-state' }] }));
-  await ec2.send(new CreateTagsCommand({ Resources: [done.snapshot!], Tags: runTag('run-done') }));
+  const sdk = await import('@aws-sdk/client-ec2');
+  const { DeleteVolumeCommand, DeleteKeyPairCommand, DeleteSecurityGroupCommand } = sdk;
+  // What the builder does: snapshots marked once known, everything unmarked when the build is done.
+  await ec2.send(new CreateTagsCommand({ Resources: [done.snapshot!], Tags: incompleteImageTags('run-done') }));
+  await markImagesComplete({ client: ec2, sdk }, [done.ami!, done.snapshot!]);
   await ec2.send(new DeleteVolumeCommand({ VolumeId: done.volume! }));
   await ec2.send(new DeleteKeyPairCommand({ KeyName: done.key }));
   await ec2.send(new DeleteSecurityGroupCommand({ GroupId: done.sg }));
