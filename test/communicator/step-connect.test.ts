@@ -71,7 +71,7 @@ describe('connect step', () => {
       'error: Timeout waiting for SSH.',
       `error: Last attempt to connect to kilntest@127.0.0.1:${port} failed: dial tcp 127.0.0.1:${port}: connect: connection refused`,
     ]);
-    assert.ok(r.ms >= 1000 && r.ms < 3000, `took ${r.ms} ms`);
+    assert.ok(r.ms >= 1000 && r.ms < 5000, `took ${r.ms} ms`);
   });
 
   it("gives up after ssh_handshake_attempts authentication failures with Packer's message", async () => {
@@ -118,7 +118,7 @@ describe('connect step', () => {
       r.ui.lines.at(-1) ?? '',
       /^error: Error waiting for SSH: Cannot connect to SSH Agent socket "\/nonexistent.sock": /,
     );
-    assert.ok(r.ms < 2000);
+    assert.ok(r.ms < 3000, `took ${r.ms} ms`);
   });
 
   it('stops quietly when interrupted', async () => {
@@ -130,7 +130,7 @@ describe('connect step', () => {
     );
     assert.equal(r.result, 'halt');
     assert.equal(r.state.error, undefined);
-    assert.ok(r.ms < 1500, `took ${r.ms} ms`);
+    assert.ok(r.ms < 3000, `took ${r.ms} ms`);
     assert.equal(r.ui.lines.length, 2);
   });
 
