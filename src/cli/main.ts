@@ -156,8 +156,12 @@ async function dispatch(args: string[], io: CliIo): Promise<number> {
         io.stdout.write(e.usage + '\n');
         return 1;
       }
+      // Packer prints the flag error asynchronously: recorded runs show it after the usage for
+      // validate and build, before it for inspect, console and fix.
+      const messageFirst = command === 'inspect' || command === 'console' || command === 'fix';
+      if (e.flagMessage && messageFirst) io.stdout.write(e.flagMessage + '\n');
       io.stdout.write(e.usage + '\n');
-      if (e.flagMessage) io.stdout.write(e.flagMessage + '\n');
+      if (e.flagMessage && !messageFirst) io.stdout.write(e.flagMessage + '\n');
       return e.exitCode;
     }
     throw e;

@@ -13,6 +13,9 @@ import { UsageExit } from './usage.js';
 
 export { UsageExit };
 
+/** The template used when none is given (Packer's TiniestBuilder). */
+export const TINIEST_TEMPLATE = '{"builders":[{"type":"null","communicator":"none"}]}';
+
 /** Flags every template command takes. */
 export const VAR_FLAGS: FlagSpec[] = [
   { name: 'var', kind: 'kv' },
@@ -49,16 +52,19 @@ async function readStdin(io: CliIo): Promise<Buffer> {
 }
 
 /**
- * Reads and parses the template (`-` = stdin, template_dir = the working directory), then checks
+ * Reads and parses the template (`-` = stdin, template_dir = the working directory; undefined =
+ * Packer's tiny one-null-builder template), then checks
  * the var files can be read, as Packer does right after parsing. Throws UserError.
  */
 export async function loadTemplateAndVarFiles(
-  path: string,
+  path: string | undefined,
   varFiles: string[],
   io: CliIo,
 ): Promise<{ template: Template; fileVars: Record<string, string> }> {
   let template: Template;
-  if (path === '-') {
+  if (path === undefined) {
+    template = parseTemplate(TINIEST_TEMPLATE);
+  } else if (path === '-') {
     template = parseTemplate(await readStdin(io));
     template.path = resolve(io.cwd, 'stdin.json');
   } else {

@@ -16,6 +16,8 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 const SHARED = resolve(REPO_ROOT, '../shared');
 const TOOL = join(SHARED, 'tools/compare-validate');
 const CORPUS = join(SHARED, 'corpus/packer-fixtures');
+/** kiln's own cases (edge cases of spec §9.4), recorded from packer 1.6.6 with compare-validate --record. */
+const OWN_CORPUS = join(REPO_ROOT, 'test/conformance/corpus');
 const BASELINE = JSON.parse(readFileSync(join(REPO_ROOT, 'test/conformance/baseline.json'), 'utf8')) as Record<
   string,
   { exit: number; output: number; total: number }
@@ -28,8 +30,8 @@ interface Agreement {
   report: string;
 }
 
-function compare(kiln: string): Agreement {
-  const r = spawnSync(process.execPath, [TOOL, '-j', '8', CORPUS], {
+function compare(kiln: string, corpus = CORPUS): Agreement {
+  const r = spawnSync(process.execPath, [TOOL, '-j', '8', corpus], {
     env: { ...process.env, KILN: kiln },
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
@@ -55,4 +57,11 @@ test('with KILN_PACKER_PARITY=1 the agreement does not drop below the parity bas
   const b = BASELINE.parity;
   assert.ok(a.exit >= b.exit, `exit codes agree ${a.exit}/${a.total}, baseline ${b.exit}\n${a.report}`);
   assert.ok(a.output >= b.output, `outputs agree ${a.output}/${a.total}, baseline ${b.output}\n${a.report}`);
+});
+
+test('kiln agrees with Packer on every case of its own corpus (parity mode)', { skip: existsSync(TOOL) ? false : 'no compare-validate', timeout: 600_000 }, () => {
+  const a = compare(`env KILN_PACKER_PARITY=1 ${process.execPath} ${KILN_BIN}`, OWN_CORPUS);
+  assert.ok(a.total >= 36, a.report);
+  assert.equal(a.exit, a.total, a.report);
+  assert.equal(a.output, a.total, a.report);
 });

@@ -6,13 +6,10 @@
 import { createInterface } from 'node:readline';
 import { initializeCore, type Core } from '../../core/core.js';
 import { renderFixedPoint } from '../../interpolate/index.js';
-import { parseTemplate } from '../../template/parse.js';
-import type { Template } from '../../template/types.js';
 import { writeDiagnostics, type ConsoleDiagnostic } from '../diagnostics.js';
 import type { CliIo } from '../io.js';
-import { META_FLAGS, UsageExit, cliVars, loadTemplateAndVarFiles, parseCommandFlags } from '../meta.js';
+import { META_FLAGS, cliVars, loadTemplateAndVarFiles, parseCommandFlags } from '../meta.js';
 import { commandUi, type CommandUi } from '../output.js';
-import { TINIEST_TEMPLATE } from './inspect.js';
 
 /** parity: command/console.go Help() (program name kiln). */
 export const CONSOLE_USAGE = `Usage: kiln console [options] [TEMPLATE]
@@ -78,12 +75,10 @@ export function evaluateLine(core: Core, line: string): Evaluation {
 /** Runs `kiln console`; returns the exit code. */
 export async function runConsole(args: string[], io: CliIo): Promise<number> {
   const f = parseCommandFlags(args, [...META_FLAGS, { name: 'config-type', kind: 'string' }], CONSOLE_USAGE);
-  if (f.args.length > 1) throw new UsageExit(CONSOLE_USAGE, undefined, 1);
+  // Packer takes the template only when exactly one argument is left; otherwise its tiny template.
+  const path = f.args.length === 1 ? f.args[0] : undefined;
   const ui = commandUi(io);
-  let template: Template;
-  let fileVars: Record<string, string> = {};
-  if (f.args.length === 0) template = parseTemplate(TINIEST_TEMPLATE);
-  else ({ template, fileVars } = await loadTemplateAndVarFiles(f.args[0], f.lists['var-file'] ?? [], io));
+  const { template, fileVars } = await loadTemplateAndVarFiles(path, f.lists['var-file'] ?? [], io);
   const core = await initializeCore({
     template,
     fileVars,
@@ -93,7 +88,7 @@ export async function runConsole(args: string[], io: CliIo): Promise<number> {
     tolerateInitErrors: true,
   });
   // `console -` read the template from stdin: no lines are left to evaluate.
-  if (f.args[0] === '-') {
+  if (path === '-') {
     ui.message('');
     return 0;
   }

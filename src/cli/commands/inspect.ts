@@ -4,10 +4,9 @@
  * errors are ignored.
  */
 import { initializeCore } from '../../core/core.js';
-import { parseTemplate } from '../../template/parse.js';
 import type { Template } from '../../template/types.js';
 import type { CliIo } from '../io.js';
-import { META_FLAGS, UsageExit, cliVars, loadTemplateAndVarFiles, parseCommandFlags } from '../meta.js';
+import { META_FLAGS, cliVars, loadTemplateAndVarFiles, parseCommandFlags } from '../meta.js';
 import { commandUi, type CommandUi } from '../output.js';
 
 /** parity: command/inspect.go Help() (program name kiln). */
@@ -21,21 +20,13 @@ Options:
 
   -machine-readable  Machine-readable output`;
 
-/** The template used when no path is given (Packer's TiniestBuilder). */
-export const TINIEST_TEMPLATE = '{"builders":[{"type":"null","communicator":"none"}]}';
-
 /** Runs `kiln inspect`; returns the exit code. */
 export async function runInspect(args: string[], io: CliIo): Promise<number> {
   const f = parseCommandFlags(args, META_FLAGS, INSPECT_USAGE);
-  if (f.args.length > 1) throw new UsageExit(INSPECT_USAGE, undefined, 1);
+  // Packer takes the template only when exactly one argument is left; otherwise its tiny template.
+  const path = f.args.length === 1 ? f.args[0] : undefined;
   const ui = commandUi(io);
-  let template: Template;
-  let fileVars: Record<string, string> = {};
-  if (f.args.length === 0) {
-    template = parseTemplate(TINIEST_TEMPLATE);
-  } else {
-    ({ template, fileVars } = await loadTemplateAndVarFiles(f.args[0], f.lists['var-file'] ?? [], io));
-  }
+  const { template, fileVars } = await loadTemplateAndVarFiles(path, f.lists['var-file'] ?? [], io);
   // Initialization errors are ignored (unset required variables are fine here).
   await initializeCore({ template, fileVars, vars: cliVars(f), initTime: io.now(), env: io.env, tolerateInitErrors: true });
   printInspect(template, ui);
