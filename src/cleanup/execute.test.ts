@@ -215,5 +215,8 @@ test('runCleanup: a region that cannot be listed is a failure, the others are cl
   good.keys.add('k');
   const report = await runCleanup([bad, good], { olderThanMs: 0, dryRun: false, now: new Date(), say: () => undefined, ...fast });
   assert.deepEqual(failureLines(report), ['Cannot list resources in r0: AuthFailure: AWS was not able to validate the provided access credentials']);
+  assert.deepEqual(summarize(report, { dryRun: false, olderThanMs: 0, regions: ['r0', 'r1'] }), ['Removed 1 resource of 1 run.']);
+  const none = await runCleanup([bad], { olderThanMs: 0, dryRun: false, now: new Date(), say: () => undefined });
+  assert.deepEqual(summarize(none, { dryRun: false, olderThanMs: 0, regions: ['r0'] }), [], 'no "nothing found" for a region not listed');
   assert.equal(good.keys.size, 0);
 });

@@ -49,7 +49,7 @@ export interface ExecuteResult {
 export function errorReason(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const code = errorCode(err);
-  return code !== '' && !err.message.startsWith(code) ? `${code}: ${err.message}` : err.message;
+  return code !== '' && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
 }
 
 export function errorCode(err: unknown): string {

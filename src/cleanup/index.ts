@@ -69,8 +69,9 @@ function runs(items: Array<{ runId: string }>): number {
 export function summarize(report: CleanupReport, opts: { dryRun: boolean; olderThanMs: number; regions: string[] }): string[] {
   const lines: string[] = [];
   const sel = report.selected;
+  const listed = opts.regions.filter((r) => !report.unlisted.some((u) => u.region === r));
   if (sel.length === 0) {
-    lines.push(`No resources of dead kiln runs found in ${opts.regions.join(', ')}.`);
+    if (listed.length > 0) lines.push(`No resources of dead kiln runs found in ${listed.join(', ')}.`);
   } else if (opts.dryRun) {
     lines.push(`Would remove ${plural(sel.length, 'resource')} of ${plural(runs(sel), 'run')} (dry run: nothing was removed).`);
   } else if (report.failed.length === 0) {
