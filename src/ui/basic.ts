@@ -31,6 +31,8 @@ export class BasicUi implements Ui {
   private reader: LineReader | undefined | null = null;
   private interrupted = false;
   private asking: Promise<unknown> = Promise.resolve();
+  /** Ends the read of the question being asked, if any. */
+  private pending?: AbortController;
 
   constructor(opts: BasicUiOptions) {
     this.out = opts.out;
@@ -66,6 +68,19 @@ export class BasicUi implements Ui {
     return run;
   }
 
+  /**
+   * An interrupt (SIGINT/SIGTERM) arrived: like Packer's BasicUi, a question being asked is ended
+   * with a newline and fails with `interrupted`, and so does every later question.
+   */
+  interrupt(): void {
+    if (this.interrupted) return;
+    this.interrupted = true;
+    if (this.pending) {
+      this.out.write('\n');
+      this.pending.abort();
+    }
+  }
+
   /** Releases the terminal. */
   close(): void {
     this.reader?.close();
@@ -77,16 +92,24 @@ export class BasicUi implements Ui {
     if (!this.reader) throw new Error('no available tty'); // parity: BasicUi.Ask
     debugLog(`ui: ask: ${this.mask(query)}`);
     if (query !== '') this.out.write(this.mask(query) + ' ');
+    const pending = new AbortController();
+    this.pending = pending;
+    const onAbort = (): void => pending.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const line = await this.reader.readLine(signal);
+      const line = await this.reader.readLine(pending.signal);
       return line.trim();
     } catch (e) {
+      if (this.interrupted) throw new Error('interrupted'); // parity
       if (signal?.aborted) {
         this.out.write('\n');
         this.interrupted = true;
         throw new Error('interrupted'); // parity
       }
       throw e;
+    } finally {
+      this.pending = undefined;
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 }

@@ -125,3 +125,15 @@ test('command output lines: trailing space trimmed, text before the last CR drop
   await new Promise((r) => w.on('finish', r));
   assert.deepEqual(lines, ['a', 'bé', 'tail']);
 });
+
+test('interrupt() ends a pending question with a newline before anything else is printed', async () => {
+  const out = sink();
+  const ui = new BasicUi({ out, tty: () => new StreamLineReader(new PassThrough()) });
+  const answer = ui.ask('q');
+  await new Promise((r) => setTimeout(r, 5));
+  ui.interrupt();
+  ui.error('Cancelling build after receiving interrupt');
+  await assert.rejects(answer, /^Error: interrupted$/);
+  assert.equal(out.text, 'q \nCancelling build after receiving interrupt\n');
+  await assert.rejects(ui.ask('later'), /interrupted/);
+});

@@ -125,6 +125,7 @@ export async function runBuild(args: string[], io: CliIo, opts: BuildCommandOpti
   const onSignal = (name: string) => (): void => {
     if (interrupted) return; // parity: later signals are swallowed
     interrupted = true;
+    if (basic instanceof BasicUi) basic.interrupt(); // a pending question ends first, as in Packer
     basic.error(`Cancelling build after receiving ${name}`); // parity: command/signal.go
     ctl.abort();
   };
