@@ -52,7 +52,7 @@ async function assertCleanedUp(text: string): Promise<{ instanceId: string; keyN
 }
 
 describe('amazon-ebs build against moto', () => {
-  it('builds the reference-like template: AMI, tags, cleanup, 17 EC2 calls', async () => {
+  it('builds the reference-like template: AMI, tags, cleanup, 18 EC2 calls', async () => {
     await moto.clearCalls();
     const raw = referenceConfig(moto, inst);
     const { artifact, error, ui } = await runBuild(raw, ['echo provisioned > ~/kiln-provisioned', 'test -f ~/kiln-provisioned']);
@@ -71,13 +71,15 @@ describe('amazon-ebs build against moto', () => {
     const tags = tagMap(img?.Tags);
     assert.equal(tags.Name, 'kiln-test');
     assert.equal(tags.Environment, 'dev');
-    assert.equal(tags['kiln-run-id'], undefined, 'the AMI is the product, not a temporary resource');
+    assert.ok(tags['kiln-run-id'], 'the AMI names its run');
+    assert.equal(tags['kiln-state'], undefined, 'a finished AMI is not marked incomplete');
     const snaps = (img?.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId ?? '').filter(Boolean);
     assert.ok(snaps.length > 0);
     for (const s of (await api.send(new DescribeSnapshotsCommand({ SnapshotIds: snaps }))).Snapshots ?? []) {
       const st = tagMap(s.Tags);
       assert.equal(st.Name, 'kiln-test');
       assert.equal(st.Environment, 'dev');
+      assert.equal(st['kiln-run-id'], tags['kiln-run-id']);
     }
 
     const { instanceId, keyName } = await assertCleanedUp(text);
@@ -114,7 +116,8 @@ describe('amazon-ebs build against moto', () => {
     }
 
     // Packer 1.6.6 makes 22 calls here (lab README); kiln skips the re-descriptions after waits,
-    // the second DescribeSubnets and the DescribeVolumes of volumes that go with the instance.
+    // the second DescribeSubnets and the DescribeVolumes of volumes that go with the instance, and
+    // adds one DeleteTags (the AMI's kiln-state=incomplete mark, for `kiln cleanup`).
     assert.deepEqual(calls, [
       'DescribeRegions',
       'DescribeImages',
@@ -130,6 +133,7 @@ describe('amazon-ebs build against moto', () => {
       'CreateImage',
       'DescribeImages',
       'CreateTags',
+      'DeleteTags',
       'TerminateInstances',
       'DescribeInstances',
       'DeleteKeyPair',
@@ -147,10 +151,14 @@ describe('amazon-ebs build against moto', () => {
     assert.equal(error, undefined, `${error?.message}\n${ui.text()}`);
     const ami = grab(artifact?.toString() ?? '', /us-east-1: (ami-[0-9a-f]+)/);
     const img = (await api.send(new DescribeImagesCommand({ ImageIds: [ami] }))).Images?.[0];
-    assert.deepEqual(tagMap(img?.Tags), { Name: 'kiln-test', Base: moto.seed.source_ami_name, Region: 'us-east-1' });
+    const { ['kiln-run-id']: runTag, ...userTags } = tagMap(img?.Tags);
+    assert.ok(runTag);
+    assert.deepEqual(userTags, { Name: 'kiln-test', Base: moto.seed.source_ami_name, Region: 'us-east-1' });
     const snaps = (img?.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId ?? '').filter(Boolean);
     for (const s of (await api.send(new DescribeSnapshotsCommand({ SnapshotIds: snaps }))).Snapshots ?? []) {
-      assert.deepEqual(tagMap(s.Tags), { Name: 'snap', Base: moto.seed.source_ami_name, Region: 'us-east-1', Kind: 'root', From: moto.seed.source_ami });
+      const { ['kiln-run-id']: snapRun, ...snapTags } = tagMap(s.Tags);
+      assert.equal(snapRun, runTag);
+      assert.deepEqual(snapTags, { Name: 'snap', Base: moto.seed.source_ami_name, Region: 'us-east-1', Kind: 'root', From: moto.seed.source_ami });
     }
     const instanceId = grab(ui.text(), /Instance ID: (i-[0-9a-f]+)/);
     const i = (await api.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations?.[0]?.Instances?.[0];

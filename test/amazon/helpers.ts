@@ -122,6 +122,7 @@ export function testEnv(inst: MotoInstance): void {
   process.env.AWS_ACCESS_KEY_ID = 'testing';
   process.env.AWS_SECRET_ACCESS_KEY = 'testing';
   process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   process.env.SSH_AUTH_SOCK = inst.agentSock;
   process.env.KILN_TEST_SSH_RETRY_MS = '500';
   delete process.env.AWS_PROFILE;

@@ -33,6 +33,7 @@ import {
   stepCreateAmi,
   stepCreateTags,
   stepDeregisterAmi,
+  stepMarkImagesComplete,
   stepModifyAmiAttributes,
 } from '../amazon/common/steps/ami-steps.js';
 import { extraFuncs, type EbsPrepared } from './config.js';
@@ -139,6 +140,7 @@ export async function runEbs(prep: EbsPrepared, pc: PackerConfig, ctx: BuildCont
     stepAmiRegionCopy,
     stepModifyAmiAttributes,
     stepCreateTags,
+    stepMarkImagesComplete,
   ];
   await runSteps(steps, state, {
     ui: ctx.ui,

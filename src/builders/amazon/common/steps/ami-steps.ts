@@ -8,8 +8,9 @@ import type { Step } from '../../../../core/runner/step.js';
 import type { Ui } from '../../../../ui/ui.js';
 import { awsErrorCode, awsErrorText, type Ec2 } from '../aws.js';
 import { goMultiError } from '../../../../util/errors.js';
-import { addLeftover, buildInfo, dropLeftover, echoTags, renderTags, type AmazonState } from '../state.js';
+import { addLeftover, buildInfo, dropLeftover, echoTags, renderTags, RUN_ID_TAG, type AmazonState } from '../state.js';
 import { imageWait, poll, retry, WaiterError } from '../waiters.js';
+import { incompleteImageTagSpecifications, markImagesComplete } from '../../../../cleanup/tags.js';
 import { toMapping } from './instance-steps.js';
 
 type S = AmazonState;
@@ -117,6 +118,8 @@ export const stepCreateAmi: Step<S> & { created?: Image } = {
               InstanceId: id,
               Name: name,
               ...(c.ami_block_device_mappings.length > 0 ? { BlockDeviceMappings: c.ami_block_device_mappings.map(toMapping) } : {}),
+              // Marked half-made from its first moment (for `kiln cleanup`); unmarked at the end.
+              TagSpecifications: incompleteImageTagSpecifications(state.runId),
             }),
             { abortSignal: signal },
           ),
@@ -210,6 +213,7 @@ export const stepAmiRegionCopy: Step<S> = {
               Name: c.ami_name,
               ...(c.encrypt_boot !== undefined ? { Encrypted: c.encrypt_boot } : {}),
               ...(keys[region] ? { KmsKeyId: keys[region] } : {}),
+              TagSpecifications: incompleteImageTagSpecifications(state.runId),
             }),
             { abortSignal: signal },
           );
@@ -330,9 +334,11 @@ export const stepCreateTags: Step<S> = {
       echoTags(ui, amiTags);
       ui.say('Creating snapshot tags'); // parity:
       echoTags(ui, snapTags);
+      // The run id rides along (no extra call), so `kiln cleanup` can relate the snapshots to the run.
       const send = async (resources: string[], tags: [string, string][]) => {
+        const all = [...tags.filter(([k]) => k !== RUN_ID_TAG), [RUN_ID_TAG, state.runId]];
         try {
-          await ec2.client.send(new ec2.sdk.CreateTagsCommand({ Resources: resources, Tags: tags.map(([Key, Value]) => ({ Key, Value })) }), {
+          await ec2.client.send(new ec2.sdk.CreateTagsCommand({ Resources: resources, Tags: all.map(([Key, Value]) => ({ Key, Value })) }), {
             abortSignal: signal,
           });
         } catch (err) {
@@ -341,6 +347,26 @@ export const stepCreateTags: Step<S> = {
       };
       if (amiTags.length > 0) await send([ami, ...snaps], amiTags);
       if (snapTags.length > 0 && snaps.length > 0) await send(snaps, snapTags);
+    }
+    return 'continue';
+  },
+};
+
+/**
+ * kiln's own last step: the images are finished, so the `kiln-state=incomplete` mark goes (one
+ * DeleteTags per region). If that fails the build fails and the AMIs are removed: an AMI still
+ * marked incomplete must never outlive a build that reported success.
+ */
+export const stepMarkImagesComplete: Step<S> = {
+  name: 'StepMarkImagesComplete',
+  async run(state, { signal }) {
+    for (const [region, ami] of Object.entries(state.amis)) {
+      if (state.intermediaryImage?.ImageId === ami) continue;
+      try {
+        await markImagesComplete(await state.ec2For(region), [ami], signal);
+      } catch (err) {
+        throw new Error(`Cannot mark AMI ${ami} (${region}) as complete: ${awsErrorText(err)}`);
+      }
     }
     return 'continue';
   },
