@@ -231,6 +231,31 @@ test('-debug pauses after each step, before each provisioner and before each cle
   }
 });
 
+test('-on-error=ask: retry, bad input, then abort (cleanups skipped)', async () => {
+  const input = new PassThrough();
+  const out: string[] = [];
+  const io = {
+    stdout: { write: (s: string) => out.push(s) },
+    stderr: { write: () => undefined },
+    stdin: Readable.from([]),
+    env: { PATH: process.env.PATH ?? '', KILN_PACKER_PARITY: '1' },
+    cwd: process.cwd(),
+    machineReadable: false,
+    now: () => new Date(),
+  };
+  const answers = ['r', 'x', 'a'];
+  const feeder = setInterval(() => {
+    if (out.join('').split('retry step').length - 1 > 3 - answers.length) input.write(`${answers.shift()}\n`);
+  }, 20);
+  try {
+    const code = await runBuild(['-color=false', '-on-error=ask', template('failure')], io, { tty: () => new StreamLineReader(input) });
+    assert.equal(sanitize(out.join('')), expected('ask'));
+    assert.equal(code, 1);
+  } finally {
+    clearInterval(feeder);
+  }
+});
+
 test('builds run in parallel by default and one at a time with -parallel-builds=1', async () => {
   const env = { KILN_PACKER_PARITY: '1' };
   let t0 = Date.now();
