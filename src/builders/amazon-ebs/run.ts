@@ -58,8 +58,23 @@ const stepSetGeneratedData: Step<EbsState> = {
   },
 };
 
+/** Options kiln decodes and validates but cannot run yet (they fail before any AWS call). */
+function unsupportedOption(prep: EbsPrepared): string | undefined {
+  const c = prep.config;
+  if (c.spot_price !== '' && c.spot_price !== '0') return 'spot instances (spot_price)';
+  if (c.spot_instance_types.length > 0) return 'spot instances (spot_instance_types)';
+  if (c.communicator === 'winrm') return 'the winrm communicator';
+  if (c.ssh_interface === 'session_manager') return 'ssh_interface "session_manager"';
+  if (c.vault_aws_engine) return 'vault_aws_engine';
+  if (c.temporary_iam_instance_profile_policy_document) return 'temporary_iam_instance_profile_policy_document';
+  if (c.assume_role) return 'assume_role (use a shared-config profile with role_arn instead)';
+  return undefined;
+}
+
 export async function runEbs(prep: EbsPrepared, pc: PackerConfig, ctx: BuildContext): Promise<Artifact | undefined> {
   const cfg = prep.config;
+  const unsupported = unsupportedOption(prep);
+  if (unsupported) throw new UserError(`Cannot run the amazon-ebs build: kiln does not support ${unsupported} yet`);
   const region = resolveRegion(cfg);
   if (region === '') {
     throw new UserError('Cannot run the amazon-ebs build: no region (set `region`, AWS_REGION or AWS_DEFAULT_REGION)');
