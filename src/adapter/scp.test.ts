@@ -9,18 +9,22 @@ import { shellQuote, shellSplit } from './shellwords.js';
 interface Fake extends ScpTarget {
   files: Map<string, { data: Buffer; info?: FileInfo }>;
   dirs: Set<string>;
+  probes: number;
 }
 
 function fakeTarget(opts: { failUpload?: string } = {}): Fake {
   const files = new Map<string, { data: Buffer; info?: FileInfo }>();
   const dirs = new Set<string>(['/tmp']);
-  return {
+  const fake: Fake = {
     files,
     dirs,
-    async upload(path: string, data: Readable, info: FileInfo) {
+    probes: 0,
+    async upload(path: string, data: Readable | Buffer, info: FileInfo) {
       const chunks: Buffer[] = [];
-      for await (const c of data) chunks.push(c as Buffer);
+      if (Buffer.isBuffer(data)) chunks.push(data);
+      else for await (const c of data) chunks.push(c as Buffer);
       if (opts.failUpload) throw new Error(opts.failUpload);
+      if (dirs.has(path)) throw new Error(`scp: ${path}: Is a directory`);
       files.set(path, { data: Buffer.concat(chunks), info });
     },
     async download(path: string) {
@@ -29,12 +33,14 @@ function fakeTarget(opts: { failUpload?: string } = {}): Fake {
       return { data: f.data, mode: 0o600, mtime: new Date(1700000000000) };
     },
     async isDir(path: string) {
+      fake.probes++;
       return dirs.has(path.replace(/\/$/, ''));
     },
     async mkdir(path: string) {
       dirs.add(path);
     },
   };
+  return fake;
 }
 
 /** Plays the client side: a script of writes, each followed by reading the server's reply byte. */
@@ -101,6 +107,7 @@ test('sink: one file to a file path, with times, mode and size passed to upload'
   assert.equal(f?.info?.mode, 0o755);
   assert.equal(f?.info?.size, 11);
   assert.equal(f?.info?.mtime?.getTime(), 1700000000000);
+  assert.equal(t.probes, 0, 'a file target costs no directory probe');
 });
 
 test('sink: a target directory receives the file under its own name; D/E records make directories', async () => {
@@ -132,7 +139,7 @@ test('sink: a large file streams through in many chunks', async () => {
   const t = fakeTarget();
   const big = Buffer.alloc(3 * 1024 * 1024 + 17, 7);
   const code = await drive(
-    (i, o) => scpSink(i, o, parseScpCommand('scp -t /tmp/big')!, t),
+    (i, o) => scpSink(i, o, parseScpCommand('scp -d -t /tmp/')!, t),
     async (send, reply) => {
       await reply.byte();
       send(`C0644 ${big.length} big\n`);
@@ -144,6 +151,7 @@ test('sink: a large file streams through in many chunks', async () => {
   );
   assert.equal(code, 0);
   assert.ok(t.files.get('/tmp/big')?.data.equals(big));
+  assert.equal(t.probes, 0);
 });
 
 test('sink: an upload failure is reported as a fatal scp error and exit status 1', async () => {

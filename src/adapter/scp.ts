@@ -28,7 +28,7 @@ export interface ScpCommand {
 
 /** What the scp emulation transfers to and from. */
 export interface ScpTarget {
-  upload(path: string, data: Readable, info: FileInfo): Promise<void>;
+  upload(path: string, data: Readable | Buffer, info: FileInfo): Promise<void>;
   download(path: string): Promise<{ data: Buffer; mode?: number; mtime?: Date }>;
   isDir(path: string): Promise<boolean>;
   mkdir(path: string, mode: number): Promise<void>;
@@ -149,10 +149,15 @@ export async function scpSink(input: Readable, out: Writable, cmd: ScpCommand, t
           break;
         case 'C': {
           const rec = parseRecord(rest);
-          const path = await destFor(rec.name);
           const info: FileInfo = { mode: rec.mode, size: rec.size, mtime: times?.mtime };
           times = undefined;
-          await receiveFile(r, out, path, rec.size, info, target);
+          if (!dirs.length && rootIsDir === undefined && !root.endsWith('/') && rec.size <= OPTIMISTIC_MAX) {
+            // Usually the target names the file itself (ansible always does): try that first and
+            // look for a directory only if it fails, saving a remote round trip per transfer.
+            rootIsDir = await receiveOptimistic(r, out, root, rec.name, info, target);
+          } else {
+            await receiveFile(r, out, await destFor(rec.name), rec.size, info, target);
+          }
           break;
         }
         case '\x01':
@@ -167,6 +172,44 @@ export async function scpSink(input: Readable, out: Writable, cmd: ScpCommand, t
     await fatal(out, message(err)).catch(() => undefined);
     return 1;
   }
+}
+
+/** Files up to this size are held in memory so a failed first upload can be retried. */
+const OPTIMISTIC_MAX = 16 * 1024 * 1024;
+
+/**
+ * Receives one file for a target that is a file path or an existing directory: uploads to the
+ * target; if that fails and the target is a directory, uploads to target/name. Resolves with
+ * whether the target turned out to be a directory.
+ */
+async function receiveOptimistic(
+  r: ByteReader,
+  out: Writable,
+  root: string,
+  name: string,
+  info: FileInfo,
+  target: ScpTarget,
+): Promise<boolean> {
+  await send(out, OK);
+  const chunks: Buffer[] = [];
+  for await (const chunk of r.exactly(info.size ?? 0)) chunks.push(Buffer.from(chunk));
+  const b = await r.byte();
+  if (b !== 0) throw new ScpError('protocol error: file data not terminated');
+  const data = Buffer.concat(chunks);
+  const upload = (path: string) => target.upload(path, data, info);
+  let isDir = false;
+  try {
+    await upload(root);
+  } catch (first) {
+    isDir = await target.isDir(root).catch(() => false);
+    if (!isDir) throw new ScpError(`${root}: ${message(first)}`);
+    const path = posix.join(root, name);
+    await upload(path).catch((err: unknown) => {
+      throw new ScpError(`${path}: ${message(err)}`);
+    });
+  }
+  await send(out, OK);
+  return isDir;
 }
 
 async function receiveFile(
