@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { parseTemplate, parseTemplateFile } from '../template/parse.js';
-import { readVarFiles } from '../template/variables.js';
+import { readVarFiles } from '../template/var-files.js';
 import type { Template } from '../template/types.js';
 import { FlagError, HelpRequested, parseFlags, type FlagSpec, type ParsedFlags } from './flags.js';
 import type { CliIo } from './io.js';

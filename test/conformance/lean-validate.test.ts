@@ -57,3 +57,16 @@ test('version loads only the CLI edge', () => {
   const ours = r.urls.filter((u) => u.includes('/dist/src/'));
   assert.ok(ours.every((u) => /\/dist\/src\/(cli|core\/version|template\/secrets|util\/errors)/.test(u)), ours.join('\n'));
 });
+
+test('validate -syntax-only loads neither the interpolation engine nor any component', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-lean-t-'));
+  try {
+    writeFileSync(join(dir, 't.json'), '{"builders":[{"type":"amazon-ebs"}],"provisioners":[{"type":"shell"}]}');
+    const r = loadedModules(['validate', '-syntax-only', 't.json'], dir);
+    assert.equal(r.status, 0, r.out);
+    const ours = r.urls.filter((u) => /\/dist\/src\/(interpolate|core\/core|builders|provisioners|post-processors)/.test(u));
+    assert.deepEqual(ours, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

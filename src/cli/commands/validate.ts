@@ -2,7 +2,6 @@
  * `kiln validate [-syntax-only] [-var k=v] [-var-file f] [-only a,b] [-except a,b] TEMPLATE`
  * (Packer's command/validate.go): parse, then initialize, create and prepare the selected builds.
  */
-import { initializeCore } from '../../core/core.js';
 import { CoreInitError } from '../../core/errors.js';
 import { writeDiagnostics, formatDiagnostic } from '../diagnostics.js';
 import type { CliIo } from '../io.js';
@@ -47,6 +46,8 @@ export async function runValidate(args: string[], io: CliIo): Promise<number> {
     ui.say('Syntax-only check passed. Everything looks okay.'); // parity: command/validate.go
     return 0;
   }
+  // Loaded only now: -syntax-only needs neither the core nor the interpolation engine.
+  const { initializeCore } = await import('../../core/core.js');
   let core;
   try {
     core = await initializeCore({ template, fileVars, vars: cliVars(f), initTime: io.now(), env: io.env });
