@@ -21,7 +21,6 @@ import { validateCommunicator } from '../../communicator/config.js';
 import { Problems } from '../../config/problems.js';
 import type { AmazonConfig } from '../amazon/common/state.js';
 import { timeOrderedUuid } from '../amazon/common/uuid.js';
-import { existsSync } from 'node:fs';
 
 export const ebsTable = { ...commFields, ...accessFields, ...amiFields, ...runFields, ...ebsFields };
 export type EbsDecoded = DecodedConfig<typeof ebsTable>;
@@ -114,7 +113,6 @@ export function prepareEbs(raws: RawConfig[], pc: PackerConfig, engine?: Templat
     problems.push('Only one of security_group_id or security_group_ids can be specified.'); // parity:
   }
   const sgIds = d.security_group_id !== '' ? [d.security_group_id] : d.security_group_ids;
-  if (d.user_data_file !== '' && !existsSync(d.user_data_file)) problems.push(`user_data_file not found: ${d.user_data_file}`); // parity:
   if (d.spot_price_auto_product !== '') {
     warnings.push('spot_price_auto_product is deprecated and no longer necessary for Packer builds. Packer now automatically selects the best spot price for you.');
   }

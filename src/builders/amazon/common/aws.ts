@@ -9,7 +9,6 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { AccessConfig } from './config.js';
-import { UserError } from '../../../util/errors.js';
 
 export type Ec2Sdk = typeof import('@aws-sdk/client-ec2');
 
@@ -94,9 +93,6 @@ export async function createEc2(access: AccessConfig, region: string): Promise<E
   // kiln supports Node 20; the SDK's "upgrade to node 22" notice would only interrupt build output.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const sdk = await import('@aws-sdk/client-ec2');
-  if (access.assume_role?.role_arn) {
-    throw new UserError('Cannot use assume_role: kiln does not support it yet (no STS client); use a profile with role_arn instead');
-  }
   const creds = staticCredentials(access);
   let requestHandler: unknown;
   if (access.insecure_skip_tls_verify) {

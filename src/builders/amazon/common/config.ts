@@ -3,6 +3,7 @@
  * (snake_case), plus the validation rules of Packer 1.6.6's access/AMI/run/block-device configs.
  * Validation functions return problem lists; the builder joins them into one ConfigError.
  */
+import { existsSync } from 'node:fs';
 import { cleanResourceName } from './clean-name.js';
 
 export interface AssumeRoleConfig {
@@ -298,6 +299,7 @@ export function validateRun(c: RunConfig, comm: CommFields): string[] {
   }
   if (c.block_duration_minutes % 60 !== 0) errs.push('block_duration_minutes must be multiple of 60'); // parity:
   if (c.user_data !== '' && c.user_data_file !== '') errs.push('Only one of user_data or user_data_file can be specified.'); // parity:
+  if (c.user_data_file !== '' && !existsSync(c.user_data_file)) errs.push(`user_data_file not found: ${c.user_data_file}`); // parity:
   if (c.shutdown_behavior === '') c.shutdown_behavior = 'stop';
   else if (c.shutdown_behavior !== 'stop' && c.shutdown_behavior !== 'terminate') {
     errs.push("shutdown_behavior only accepts 'stop' or 'terminate' values."); // parity:

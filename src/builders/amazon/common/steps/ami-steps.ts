@@ -244,6 +244,9 @@ export const stepAmiRegionCopy: Step<S> = {
       await destroyImage(state.ec2, img, ui, false);
       dropLeftover(state, img.ImageId ?? '');
       for (const s of snapshotIds(img)) dropLeftover(state, s);
+      // Fixed 1.6.6 quirk (H.12): the deleted intermediary is not reported as an artifact.
+      const build = state.ec2.region;
+      if (state.amis[build] === img.ImageId) delete state.amis[build];
     } catch (err) {
       ui.error(awsErrorText(err));
     }
