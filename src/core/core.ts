@@ -258,13 +258,9 @@ class CoreImpl implements Core {
         continue;
       }
       try {
-        const warnings = await this.prepareBuild(build);
-        if (warnings.length) {
-          diagnostics.push({
-            severity: 'warning',
-            summary: `Warning when preparing build: ${goQuote(name)}`,
-            detail: warnings.join('\n'),
-          });
+        // One warning diagnostic per builder warning, as Packer's GetBuilds does.
+        for (const w of await this.prepareBuild(build)) {
+          diagnostics.push({ severity: 'warning', summary: `Warning when preparing build: ${goQuote(name)}`, detail: w });
         }
       } catch (e) {
         if (!(e instanceof UserError)) throw e;
