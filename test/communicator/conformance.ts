@@ -58,6 +58,15 @@ export function communicatorConformance(get: () => ConformanceTarget): void {
     assert.equal((await run(comm, 'exit 255')).status, 255);
   });
 
+  it('never loses the exit status of quick commands (30 at once)', async () => {
+    const { comm } = get();
+    const statuses = await Promise.all(Array.from({ length: 30 }, (_, i) => run(comm, `exit ${i % 4}`)));
+    assert.deepEqual(
+      statuses.map((s) => s.status),
+      Array.from({ length: 30 }, (_, i) => i % 4),
+    );
+  });
+
   it('separates stdout and stderr', async () => {
     const r = await run(get().comm, 'echo out; echo err >&2; printf "no newline"');
     assert.equal(r.out, 'out\nno newline');

@@ -47,7 +47,7 @@ export class SshCommunicator implements Communicator {
   }
 
   /** Opens an exec session; on failure reconnects once and tries again (Packer's behaviour). */
-  private async openExec(command: string): Promise<ClientChannel> {
+  private async openExec(command: string): Promise<Session> {
     try {
       return await this.execOnce(command);
     } catch {
@@ -58,7 +58,7 @@ export class SshCommunicator implements Communicator {
     }
   }
 
-  private execOnce(command: string): Promise<ClientChannel> {
+  private execOnce(command: string): Promise<Session> {
     return new Promise((resolve, reject) => {
       const o: { pty?: PseudoTtyOptions; agentForward?: boolean } = {};
       if (this.opts.pty) o.pty = PTY;
@@ -71,19 +71,20 @@ export class SshCommunicator implements Communicator {
           return;
         }
         if (err) reject(err);
-        else resolve(ch);
+        // The exit status can arrive in the same packet batch as the exec reply: listen now.
+        else resolve({ ch, exit: exitStatus(ch) });
       });
     });
   }
 
   async start(cmd: RemoteCommand, signal?: AbortSignal): Promise<number> {
     signal?.throwIfAborted();
-    const ch = await this.openExec(`${cmd.command}\n`);
+    const { ch, exit } = await this.openExec(`${cmd.command}\n`);
     if (cmd.stdin) cmd.stdin.pipe(ch);
     else ch.end();
     ch.on('data', (d: Buffer) => cmd.stdout?.write(d));
     ch.stderr.on('data', (d: Buffer) => cmd.stderr?.write(d));
-    return waitExit(ch, signal);
+    return withAbort(ch, exit, signal);
   }
 
   async upload(remotePath: string, data: Readable | Buffer, info?: FileInfo): Promise<void> {
@@ -145,13 +146,12 @@ export class SshCommunicator implements Communicator {
 
   /** Runs a remote scp and drives it with `fn`; the remote's stderr becomes part of errors. */
   private async scp(command: string, fn: (io: ScpIo) => Promise<void>): Promise<void> {
-    const ch = await this.openExec(command);
+    const { ch, exit } = await this.openExec(command);
     let stderr = '';
     ch.stderr.on('data', (d: Buffer) => {
       if (stderr.length < 64 * 1024) stderr += d.toString();
     });
     const reader = new ByteReader(ch);
-    const exit = waitExit(ch);
     let failure: Error | undefined;
     try {
       await fn({ input: ch, reader });
@@ -190,21 +190,34 @@ export class SshCommunicator implements Communicator {
   }
 }
 
-/** Exit status of a session; 2300218 when it ended without one (signal, disconnect). */
-function waitExit(ch: ClientChannel, signal?: AbortSignal): Promise<number> {
-  return new Promise((resolve, reject) => {
+interface Session {
+  ch: ClientChannel;
+  /** Resolves with the exit status; 2300218 when the session ended without one (signal, disconnect). */
+  exit: Promise<number>;
+}
+
+function exitStatus(ch: ClientChannel): Promise<number> {
+  return new Promise((resolve) => {
     let status: number | undefined;
-    const onAbort = () => {
-      ch.close();
-      reject(signal?.reason instanceof Error ? signal.reason : new Error('interrupted'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
     ch.on('exit', (code: number | null) => {
       if (typeof code === 'number') status = code;
     });
-    ch.on('close', () => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(status ?? DISCONNECT_EXIT_STATUS);
+    ch.on('close', () => resolve(status ?? DISCONNECT_EXIT_STATUS));
+  });
+}
+
+/** The exit status, or a rejection (after closing the session) when the signal aborts first. */
+function withAbort(ch: ClientChannel, exit: Promise<number>, signal?: AbortSignal): Promise<number> {
+  if (!signal) return exit;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      ch.close();
+      reject(signal.reason instanceof Error ? signal.reason : new Error('interrupted'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    void exit.then((status) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(status);
     });
   });
 }

@@ -141,7 +141,8 @@ async function uploadEnvVarFile(
   // Packer writes the variables to a local temp file first; kept for parity of side effects.
   const local = await tempFile('packer-shell-vars', vars);
   try {
-    await retry(retryOpts, async () => {
+    const onRetry = (e: unknown) => debugLog(`Retryable error: ${(e as Error).message}`);
+    await retry({ ...retryOpts, onRetry }, async () => {
       try {
         await comm.upload(remote, await fsp.readFile(local));
         await comm.start({ command: `chmod 0600 ${remote}` }, retryOpts.signal);
@@ -156,7 +157,8 @@ async function uploadEnvVarFile(
 
 /** `rm -f <path>` retried within the timeout (not cancellable, like Packer's context.TODO()). */
 async function cleanupRemoteFile(comm: Communicator, path: string, timeoutMs: number): Promise<void> {
-  await retry({ startTimeoutMs: timeoutMs, delayMs: RETRY_DELAY_MS }, async () => {
+  const onRetry = (e: unknown) => debugLog(`Retryable error: ${(e as Error).message}`);
+  await retry({ startTimeoutMs: timeoutMs, delayMs: RETRY_DELAY_MS, onRetry }, async () => {
     let status: number;
     try {
       status = await comm.start({ command: `rm -f ${path}` });
