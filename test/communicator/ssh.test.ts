@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
-import { startSshEnv, type SshEnv } from '../env/ssh-env.js';
+import { startSshEnv, freePort, type SshEnv } from '../env/ssh-env.js';
+import { createServer, connect as netConnect, type Server } from 'node:net';
 import { connectSsh, type SshConnectOptions } from '../../src/communicator/ssh/index.js';
 import { generateTemporaryKeyPair } from '../../src/communicator/ssh-keygen.js';
 import type { Communicator } from '../../src/core/types.js';
@@ -192,4 +193,120 @@ describe('ssh communicator connections', () => {
       /Cannot connect to SSH Agent socket "\/nonexistent\/agent.sock": /,
     );
   });
+
+  it('forwards a local tunnel through the target', async () => {
+    const port = await freePort();
+    const comm = await connectSsh(
+      await keyOpts({ localTunnels: [{ port, host: '127.0.0.1', hostPort: env.port }] }),
+    );
+    const banner = await new Promise<string>((resolve, reject) => {
+      const s = netConnect({ host: 'localhost', port });
+      s.once('data', (d) => {
+        s.destroy();
+        resolve(d.toString());
+      });
+      s.once('error', reject);
+    });
+    assert.match(banner, /^SSH-2.0-OpenSSH/);
+    await comm.close();
+  });
+
+  it('forwards a remote tunnel back to a local port', async () => {
+    const local = await listen((sock) => sock.end('hello-through-tunnel\n'));
+    const remotePort = await freePort();
+    const comm = await connectSsh(
+      await keyOpts({ remoteTunnels: [{ port: remotePort, host: '127.0.0.1', hostPort: addrPort(local) }] }),
+    );
+    let out = '';
+    const status = await comm.start({
+      command: `exec 3<>/dev/tcp/127.0.0.1/${remotePort}; cat <&3`,
+      stdout: { write: (d: Buffer) => ((out += d), true) } as never,
+    });
+    assert.equal(status, 0);
+    assert.equal(out, 'hello-through-tunnel\n');
+    await comm.close();
+    local.close();
+  });
+
+  it('connects through a SOCKS5 proxy with username and password', async () => {
+    const seen: string[] = [];
+    const proxy = await socks5Server('u', 'p', (dest) => seen.push(dest));
+    const comm = await connectSsh(
+      await keyOpts({ proxy: { host: '127.0.0.1', port: addrPort(proxy), username: 'u', password: 'p' } }),
+    );
+    assert.equal(await echo(comm, 'socks'), 'socks');
+    assert.deepEqual(seen, [`127.0.0.1:${env.port}`]);
+    await comm.close();
+    proxy.close();
+    const refused = await socks5Server('u', 'other', () => undefined);
+    await assert.rejects(
+      connectSsh(
+        await keyOpts({
+          proxy: { host: '127.0.0.1', port: addrPort(refused), username: 'u', password: 'p' },
+        }),
+      ),
+      /^SshConnectError: Can't connect to the proxy: SOCKS5 username\/password authentication failed/,
+    );
+    refused.close();
+  });
 });
+
+function listen(onConn: (s: import('node:net').Socket) => void): Promise<Server> {
+  return new Promise((resolve) => {
+    const srv = createServer(onConn);
+    srv.listen(0, '127.0.0.1', () => resolve(srv));
+  });
+}
+
+function addrPort(srv: Server): number {
+  const a = srv.address();
+  return typeof a === 'object' && a ? a.port : 0;
+}
+
+/** A minimal SOCKS5 server (username/password auth, CONNECT by domain name or IPv4). */
+function socks5Server(user: string, pass: string, onConnect: (dest: string) => void): Promise<Server> {
+  return listen((sock) => {
+    let buf = Buffer.alloc(0);
+    let stage = 0;
+    const onData = (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (stage === 0 && buf.length >= 2 && buf.length >= 2 + buf[1]) {
+        buf = buf.subarray(2 + buf[1]);
+        sock.write(Buffer.from([5, 2]));
+        stage = 1;
+      }
+      if (stage === 1 && buf.length >= 2) {
+        const ul = buf[1];
+        if (buf.length < 3 + ul) return;
+        const pl = buf[2 + ul];
+        if (buf.length < 3 + ul + pl) return;
+        const u = buf.subarray(2, 2 + ul).toString();
+        const p = buf.subarray(3 + ul, 3 + ul + pl).toString();
+        buf = buf.subarray(3 + ul + pl);
+        const ok = u === user && p === pass;
+        sock.write(Buffer.from([1, ok ? 0 : 1]));
+        if (!ok) return void sock.end();
+        stage = 2;
+      }
+      if (stage === 2 && buf.length >= 5) {
+        const atyp = buf[3];
+        const hostLen = atyp === 3 ? 1 + buf[4] : 4;
+        if (buf.length < 4 + hostLen + 2) return;
+        const host = atyp === 3 ? buf.subarray(5, 5 + buf[4]).toString() : [...buf.subarray(4, 8)].join('.');
+        const port = buf.readUInt16BE(4 + hostLen);
+        const rest = buf.subarray(4 + hostLen + 2);
+        stage = 3;
+        sock.off('data', onData);
+        onConnect(`${host}:${port}`);
+        const up = netConnect({ host, port }, () => {
+          sock.write(Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]));
+          if (rest.length) up.write(rest);
+          sock.pipe(up).pipe(sock);
+        });
+        up.on('error', () => sock.destroy());
+        sock.on('error', () => up.destroy());
+      }
+    };
+    sock.on('data', onData);
+  });
+}
