@@ -3,6 +3,7 @@
  * evaluates interpolations with the core context. Piped stdin: every line is evaluated and only
  * the last result printed; interactive: a `> ` prompt until `exit`, EOF or Ctrl-C.
  */
+import { fstatSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { initializeCore, type Core } from '../../core/core.js';
 import { renderFixedPoint } from '../../interpolate/index.js';
@@ -92,8 +93,19 @@ export async function runConsole(args: string[], io: CliIo): Promise<number> {
     ui.message('');
     return 0;
   }
-  if (!io.stdin.isTTY) return piped(core, io, ui);
+  if (!io.stdin.isTTY && stdinIsPipe(io)) return piped(core, io, ui);
   return interactive(core, io, ui);
+}
+
+/** Packer's StdinPiped: stdin is a named pipe (a redirected file is read line by line instead). */
+function stdinIsPipe(io: CliIo): boolean {
+  if (io.stdin !== process.stdin) return true;
+  try {
+    const st = fstatSync(0);
+    return st.isFIFO() || st.isSocket();
+  } catch {
+    return false;
+  }
 }
 
 async function piped(core: Core, io: CliIo, ui: CommandUi): Promise<number> {
@@ -108,8 +120,15 @@ async function piped(core: Core, io: CliIo, ui: CommandUi): Promise<number> {
   return 0;
 }
 
+/** Packer's modeInteractive: a `> ` prompt on a terminal; every result printed, errors boxed. */
 async function interactive(core: Core, io: CliIo, ui: CommandUi): Promise<number> {
-  const rl = createInterface({ input: io.stdin, output: io.stdout as NodeJS.WritableStream, prompt: '> ' });
+  const terminal = io.stdin.isTTY === true;
+  const rl = createInterface({
+    input: io.stdin,
+    output: terminal ? (io.stdout as NodeJS.WritableStream) : undefined,
+    prompt: '> ',
+    terminal,
+  });
   return new Promise((resolve) => {
     let done = false;
     const finish = () => {
@@ -128,12 +147,13 @@ async function interactive(core: Core, io: CliIo, ui: CommandUi): Promise<number
     });
     rl.on('close', finish);
     rl.on('line', (line) => {
-      const ev = evaluateLine(core, line.trim());
+      if (done) return;
+      const ev = evaluateLine(core, line);
+      writeDiagnostics(ui, ev.diagnostics);
       if (ev.exit) return finish();
-      if (ev.diagnostics.length) writeDiagnostics(ui, ev.diagnostics);
-      else if (ev.result !== '') ui.say(ev.result);
-      rl.prompt();
+      ui.say(ev.result);
+      if (terminal) rl.prompt();
     });
-    rl.prompt();
+    if (terminal) rl.prompt();
   });
 }
