@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FUZZ_CORE } from './golden-fuzz.test-data.js';
 import { CORE, VARIABLES, type Golden } from './golden.test-data.js';
 import { type InterpolateContext, InterpolateError, render, renderFixedPoint, validateTemplate } from './index.js';
 
@@ -25,6 +26,10 @@ function runGolden(cases: Golden[], fn: (t: string) => string): void {
 
 describe('golden cases from packer 1.6.6: console (fixed point, core context)', () => {
   runGolden(CORE, (t) => renderFixedPoint(t, core));
+});
+
+describe('differential corpus from packer 1.6.6: random templates in the console', () => {
+  runGolden(FUZZ_CORE, (t) => renderFixedPoint(t, core));
 });
 
 describe('golden cases from packer 1.6.6: variables section (single pass, env allowed)', () => {

@@ -105,8 +105,9 @@ export function render(text: string, ctx: InterpolateContext): string {
   }
 }
 
-/** Safety stop for renderFixedPoint (Packer loops forever; no real template gets near this). */
-const MAX_PASSES = 1000;
+/** Safety stops for renderFixedPoint (Packer would loop forever; no real template gets near these). */
+const MAX_PASSES = 100;
+const MAX_OUTPUT = 16 * 1024 * 1024;
 
 /** Render until the output equals the input (Packer's Render). */
 export function renderFixedPoint(text: string, ctx: InterpolateContext): string {
@@ -114,6 +115,7 @@ export function renderFixedPoint(text: string, ctx: InterpolateContext): string 
   for (let i = 0; i < MAX_PASSES; i++) {
     const out = render(v, ctx);
     if (out === v) return out;
+    if (out.length > MAX_OUTPUT) break;
     v = out;
   }
   throw new InterpolateError('exec', `template: ${TEMPLATE_NAME}: rendering did not settle after ${MAX_PASSES} passes`);

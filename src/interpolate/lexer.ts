@@ -373,7 +373,7 @@ export class Lexer {
       case '(':
         return true;
     }
-    return r === RIGHT[0];
+    return this.rest().startsWith(RIGHT);
   }
 
   static lexChar(l: Lexer): StateFn {

@@ -431,14 +431,15 @@ export function sprintf(format: string, args: GoValue[]): string {
     if (format[i] === '*') {
       i++;
       const w = args[argi++];
-      if (typeof w === 'number') {
+      if (typeof w === 'number' && Math.abs(w) <= 1e6) {
         sp.width = Math.abs(w);
         if (w < 0) sp.minus = true;
       } else bad += '%!(BADWIDTH)';
     } else {
       const m = /^\d+/.exec(format.slice(i));
       if (m) {
-        sp.width = Number(m[0]);
+        // Go gives up on absurd widths (fmt's tooLarge): the number is consumed and ignored.
+        sp.width = m[0].length > 7 || Number(m[0]) > 1e7 ? -1 : Number(m[0]);
         i += m[0].length;
       }
     }
@@ -447,11 +448,11 @@ export function sprintf(format: string, args: GoValue[]): string {
       if (format[i] === '*') {
         i++;
         const p = args[argi++];
-        if (typeof p === 'number' && p >= 0) sp.prec = p;
+        if (typeof p === 'number' && p >= 0 && p <= 1e6) sp.prec = p;
         else bad += '%!(BADPREC)';
       } else {
         const m = /^\d+/.exec(format.slice(i));
-        sp.prec = m ? Number(m[0]) : 0;
+        sp.prec = m ? (m[0].length > 7 || Number(m[0]) > 1e7 ? -1 : Number(m[0])) : 0;
         if (m) i += m[0].length;
       }
     }

@@ -14,16 +14,16 @@ export interface HttpResult {
 const childScript = `
 const [url, headers, insecure, timeout] = process.argv.slice(1);
 const mod = url.startsWith('https:') ? require('node:https') : require('node:http');
-const out = (o) => process.stdout.write(JSON.stringify(o));
+const out = (o) => { process.stdout.write(JSON.stringify(o)); process.exit(0); };
 let req;
 try {
-  req = mod.get(url, { headers: JSON.parse(headers), rejectUnauthorized: insecure !== 'true', timeout: Number(timeout) }, (res) => {
+  req = mod.get(url, { agent: false, headers: JSON.parse(headers), rejectUnauthorized: insecure !== 'true', timeout: Number(timeout) }, (res) => {
     let body = '';
     res.setEncoding('utf8');
     res.on('data', (d) => (body += d));
     res.on('end', () => out({ status: res.statusCode, body }));
   });
-} catch (e) { out({ code: e.code || '', message: e.message }); process.exit(0); }
+} catch (e) { out({ code: e.code || '', message: e.message }); }
 req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
 req.on('error', (e) => out({ code: e.code || '', message: e.message }));
 `;
