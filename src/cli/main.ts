@@ -146,6 +146,41 @@ async function dispatch(args: string[], io: CliIo): Promise<number> {
   // Help anywhere, or flags before the command: the command's usage (via its own -h handling).
   const wantHelp = isHelp || topFlags.length > 0;
   const cmdArgs = wantHelp ? ['-h', ...rest] : rest;
+  const log = command !== 'build' ? await startLog(io, args) : undefined;
+  try {
+    return await runWithUsage(runCommand, cmdArgs, io, command, topFlags, isHelp);
+  } finally {
+    log?.closeLog();
+  }
+}
+
+/** PACKER_LOG / PACKER_LOG_PATH for the commands that do not set up their own log (build does). */
+async function startLog(io: CliIo, args: string[]): Promise<{ closeLog(): void } | undefined> {
+  const on = (v: string | undefined) => v !== undefined && v !== '' && v !== '0';
+  if (!on(io.env.PACKER_LOG)) return undefined;
+  const log = await import('../util/log.js');
+  const { maskSecrets } = await import('../template/secrets.js');
+  try {
+    log.configureLog({ env: io.env, stderr: io.stderr, mask: maskSecrets });
+  } catch (e) {
+    // parity: main.go
+    throw new UserError(`Couldn't setup log output: ${(e as Error).message}`);
+  }
+  const { KILN_VERSION } = await import('./version-info.js');
+  log.debugLog(`[INFO] kiln version: ${KILN_VERSION} [${process.version} ${process.platform} ${process.arch}]`);
+  log.debugLog(`[INFO] CLI args: ${JSON.stringify(['kiln', ...args])}`);
+  return log;
+}
+
+/** Runs a command, turning a UsageExit into its usage text (and flag error) and exit code. */
+async function runWithUsage(
+  runCommand: CommandRun,
+  cmdArgs: string[],
+  io: CliIo,
+  command: string,
+  topFlags: string[],
+  isHelp: boolean,
+): Promise<number> {
   try {
     return await runCommand(cmdArgs, io);
   } catch (e) {
