@@ -53,7 +53,7 @@ describe('ansible proxy adapter', () => {
 
   test('exec: stdout, stderr, stdin and the exit status go through, as the communicator user', async () => {
     const r = await ssh([], ['id -un; echo to-stderr >&2; cat; exit 7'], 'from-stdin\n');
-    assert.equal(r.code, 7);
+    assert.equal(r.code, 7, `${r.stderr}\n${ui.lines.join('\n')}`);
     assert.equal(r.stdout, `${env.user}\nfrom-stdin\n`);
     assert.equal(r.stderr, 'to-stderr\n');
   });

@@ -50,6 +50,7 @@ export function exec(
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.on('error', () => undefined); // the program may exit before reading its input
     child.stdin.end(opts.input ?? '');
   });
 }
