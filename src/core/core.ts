@@ -16,7 +16,8 @@ import type {
   Provisioner,
   RawConfig,
 } from './types.js';
-import type { Template, TemplateProvisioner } from '../template/types.js';
+import { basename } from 'node:path';
+import type { SourcePos, Template, TemplateProvisioner } from '../template/types.js';
 import { parseTemplateFile } from '../template/parse.js';
 import { templateProblems } from '../template/validate.js';
 import { checkMinVersion } from '../template/min-version.js';
@@ -276,7 +277,7 @@ class CoreImpl implements Core {
     const rawName = this.buildNames.get(name) ?? name;
     const tb = this.template.builders.get(rawName);
     if (!tb) throw new UserError(`no such build found: ${name}`); // parity: packer/core.go
-    const builder = await loadComponent('builder', tb.type);
+    const builder = await loadComponent('builder', tb.type, at(tb.pos, this.templatePath));
     const provisioners: CoreProvisioner[] = [];
     for (const tp of this.template.provisioners) {
       if (skips(tp.only, tp.except, rawName)) continue;
@@ -295,7 +296,7 @@ class CoreImpl implements Core {
           type: tpp.type,
           name: tpp.name,
           keepInputArtifact: tpp.keepInputArtifact,
-          postProcessor: await loadComponent('post-processor', tpp.type),
+          postProcessor: await loadComponent('post-processor', tpp.type, at(tpp.pos, this.templatePath)),
           raws: [tpp.config],
         });
       }
@@ -328,7 +329,7 @@ class CoreImpl implements Core {
   }
 
   private async coreProvisioner(tp: TemplateProvisioner, rawName: string): Promise<CoreProvisioner> {
-    const provisioner = await loadComponent('provisioner', tp.type);
+    const provisioner = await loadComponent('provisioner', tp.type, at(tp.pos, this.templatePath));
     const maxRetries = renderMaxRetries(tp.maxRetries, this.userVariables, {
       initTime: this.initTime,
       templatePath: this.templatePath || undefined,
@@ -362,6 +363,11 @@ function layers(tp: TemplateProvisioner, rawName: string): RawConfig[] {
   const ov = tp.override?.[rawName];
   if (ov) out.push(ov);
   return out;
+}
+
+/** `at <file>:<line>:<column>` for kiln's own messages ('' when unknown). */
+function at(pos: SourcePos | undefined, path: string): string {
+  return pos ? `at ${path ? basename(path) : 'template'}:${pos.line}:${pos.column}` : '';
 }
 
 /** Packer's OnlyExcept.Skip against a raw builder name. */

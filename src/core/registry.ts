@@ -15,7 +15,8 @@ interface Kinds {
   'post-processor': PostProcessor;
 }
 
-type Loader = () => Promise<{ create(): unknown }>;
+/** Imports one component module. */
+export type Loader = () => Promise<{ create?: unknown }>;
 
 const BUILDERS: Record<string, Loader> = {
   'amazon-ebs': () => import('../builders/amazon-ebs/index.js' as string),
@@ -62,20 +63,37 @@ export function knownTypes(kind: ComponentKind): string[] {
   return Object.keys(TABLES[kind]).sort();
 }
 
-/**
- * Imports a component module and creates an instance. Unknown type → Packer's
- * `error initializing <kind> '<type>': Unknown <kind> <type>` (+ kiln's list of known types);
- * a known type whose module is not available → a UserError saying so.
- */
-export async function loadComponent<K extends ComponentKind>(kind: K, type: string): Promise<Kinds[K]> {
-  const loader = Object.prototype.hasOwnProperty.call(TABLES[kind], type) ? TABLES[kind][type] : undefined;
-  if (!loader) {
+/** An unknown component type: Packer's message, plus kiln's list of the known types. */
+export class UnknownComponentError extends UserError {
+  /** Packer's text alone (`error initializing builder 'x': Unknown builder x`). */
+  readonly packerMessage: string;
+  /** kiln's addition (`Known builders: a, b`). */
+  readonly hint: string;
+  constructor(kind: ComponentKind, type: string, known: string[], where = '') {
     // parity: packer/core.go Build(): error initializing …: Unknown …
-    let msg = `error initializing ${kind} '${type}': Unknown ${kind} ${type}`;
-    if (hints()) msg += `\nKnown ${PLURAL[kind]}: ${knownTypes(kind).join(', ')}`;
-    throw new UserError(msg);
+    const packerMessage = `error initializing ${kind} '${type}': Unknown ${kind} ${type}`;
+    const hint = `Known ${PLURAL[kind]}: ${known.join(', ')}${where ? ` (${kind} ${where})` : ''}`;
+    super(hints() ? `${packerMessage}\n${hint}` : packerMessage);
+    this.name = 'UnknownComponentError';
+    this.packerMessage = packerMessage;
+    this.hint = hint;
   }
-  let mod: { create(): unknown };
+}
+
+/**
+ * Imports a component module from `table` and creates an instance. Unknown type →
+ * UnknownComponentError (`where` names the template position in kiln's hint line); a known type
+ * whose module is missing or exports no create() → a UserError saying so.
+ */
+export async function loadFrom<T>(
+  table: Record<string, Loader>,
+  kind: ComponentKind,
+  type: string,
+  where = '',
+): Promise<T> {
+  const loader = Object.prototype.hasOwnProperty.call(table, type) ? table[type] : undefined;
+  if (!loader) throw new UnknownComponentError(kind, type, Object.keys(table).sort(), where);
+  let mod: { create?: unknown };
   try {
     mod = await loader();
   } catch (e) {
@@ -90,5 +108,10 @@ export async function loadComponent<K extends ComponentKind>(kind: K, type: stri
   if (typeof mod.create !== 'function') {
     throw new UserError(`error initializing ${kind} '${type}': Cannot load ${kind} ${type}: its module exports no create()`);
   }
-  return mod.create() as Kinds[K];
+  return (mod.create as () => T)();
+}
+
+/** Creates a component of a registered type (see loadFrom for the errors). */
+export async function loadComponent<K extends ComponentKind>(kind: K, type: string, where = ''): Promise<Kinds[K]> {
+  return loadFrom<Kinds[K]>(TABLES[kind], kind, type, where);
 }
