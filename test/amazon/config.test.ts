@@ -21,7 +21,11 @@ function reference(over: RawConfig = {}): RawConfig {
     instance_type: 't4g.medium',
     region: 'us-east-1',
     source_ami_filter: {
-      filters: { 'virtualization-type': 'hvm', name: 'al2023-ami-2023.*-kernel-6.1-arm64', 'root-device-type': 'ebs' },
+      filters: {
+        'virtualization-type': 'hvm',
+        name: 'al2023-ami-2023.*-kernel-6.1-arm64',
+        'root-device-type': 'ebs',
+      },
       owners: 'amazon',
       most_recent: true,
     },
@@ -38,7 +42,13 @@ function reference(over: RawConfig = {}): RawConfig {
     subnet_filter: { filters: { 'tag:Name': 'vpc-dev-private-us-east-*' }, most_free: true },
     security_group_ids: ['sg-123'],
     launch_block_device_mappings: [
-      { device_name: '/dev/xvda', encrypted: true, kms_key_id: 'a2018373-3025-4bb2-a9d2-b1cbf79b1b51', delete_on_termination: true, volume_type: 'gp3' },
+      {
+        device_name: '/dev/xvda',
+        encrypted: true,
+        kms_key_id: 'a2018373-3025-4bb2-a9d2-b1cbf79b1b51',
+        delete_on_termination: true,
+        volume_type: 'gp3',
+      },
     ],
     ...over,
   };
@@ -64,7 +74,10 @@ describe('amazon-ebs prepare', () => {
     assert.equal(p.config.max_retries, 10);
     assert.equal(p.config.shutdown_behavior, 'stop');
     assert.deepEqual(p.config.temporary_security_group_source_cidrs, ['0.0.0.0/0']);
-    assert.match(p.config.temporary_key_pair_name, /^packer_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    assert.match(
+      p.config.temporary_key_pair_name,
+      /^packer_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    );
     assert.equal(p.config.ssh_clear_authorized_keys, true);
     assert.equal(p.comm.sshTimeout, 120_000);
     // run-time keys are kept as templates
@@ -81,7 +94,9 @@ describe('amazon-ebs prepare', () => {
   });
 
   it('checks ami_name and offers clean_resource_name', () => {
-    assert.deepEqual(problems(reference({ ami_name: 'ab' })), ['ami_name must be between 3 and 128 characters long']);
+    assert.deepEqual(problems(reference({ ami_name: 'ab' })), [
+      'ami_name must be between 3 and 128 characters long',
+    ]);
     assert.deepEqual(problems(reference({ ami_name: 'my:ami*' })), [
       "AMIName should only contain alphanumeric characters, parentheses (()), square brackets ([]), spaces ( ), periods (.), slashes (/), dashes (-), single quotes ('), at-signs (@), or underscores(_). You can use the `clean_resource_name` template filter to automatically clean your ami name.",
     ]);
@@ -91,11 +106,18 @@ describe('amazon-ebs prepare', () => {
   });
 
   it('validates block devices (gp3 ranges, io1 ratio, throughput, kms)', () => {
-    const dev = (d: RawConfig) => problems(reference({ launch_block_device_mappings: [{ device_name: '/dev/sdb', ...d }] }));
+    const dev = (d: RawConfig) =>
+      problems(reference({ launch_block_device_mappings: [{ device_name: '/dev/sdb', ...d }] }));
     assert.deepEqual(dev({ volume_type: 'gp3', iops: 3000, throughput: 125 }), []);
-    assert.deepEqual(dev({ volume_type: 'gp3', iops: 100 }), ['IOPS must be between 3000 and 16000 for device /dev/sdb']);
-    assert.deepEqual(dev({ volume_type: 'gp3', throughput: 2000 }), ['Throughput must be between 125 and 1000 for device /dev/sdb']);
-    assert.deepEqual(dev({ volume_type: 'gp2', throughput: 200 }), ['Throughput is not available for device /dev/sdb']);
+    assert.deepEqual(dev({ volume_type: 'gp3', iops: 100 }), [
+      'IOPS must be between 3000 and 16000 for device /dev/sdb',
+    ]);
+    assert.deepEqual(dev({ volume_type: 'gp3', throughput: 2000 }), [
+      'Throughput must be between 125 and 1000 for device /dev/sdb',
+    ]);
+    assert.deepEqual(dev({ volume_type: 'gp2', throughput: 200 }), [
+      'Throughput is not available for device /dev/sdb',
+    ]);
     assert.deepEqual(dev({ volume_type: 'io1', volume_size: 10, iops: 1000 }), [
       '/dev/sdb: the maximum ratio of provisioned IOPS to requested volume size (in GiB) is 50:1 for io1 volumes',
     ]);
@@ -111,22 +133,44 @@ describe('amazon-ebs prepare', () => {
     assert.deepEqual(problems(reference({ kms_key_id: 'alias/x' })), [
       'If you have set either region_kms_key_ids or kms_key_id, encrypt_boot must also be true.',
     ]);
-    assert.deepEqual(problems(reference({ encrypt_boot: true, kms_key_id: 'not a key' })), ['"not a key" is not a valid KMS Key Id.']);
-    assert.deepEqual(problems(reference({ encrypt_boot: true, kms_key_id: 'arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd' })), []);
-    assert.deepEqual(problems(reference({ encrypt_boot: true, ami_regions: ['eu-west-1'], region_kms_key_ids: { 'us-west-2': 'alias/a' } })), [
-      'Region us-west-2 is in region_kms_key_ids but not in ami_regions',
-      'Region eu-west-1 is in ami_regions but not in region_kms_key_ids',
+    assert.deepEqual(problems(reference({ encrypt_boot: true, kms_key_id: 'not a key' })), [
+      '"not a key" is not a valid KMS Key Id.',
     ]);
-    assert.deepEqual(problems(reference({ encrypt_boot: true, ami_users: ['123'] })), ['Cannot share AMI encrypted with default KMS key']);
+    assert.deepEqual(
+      problems(
+        reference({ encrypt_boot: true, kms_key_id: 'arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd' }),
+      ),
+      [],
+    );
+    assert.deepEqual(
+      problems(
+        reference({
+          encrypt_boot: true,
+          ami_regions: ['eu-west-1'],
+          region_kms_key_ids: { 'us-west-2': 'alias/a' },
+        }),
+      ),
+      [
+        'Region us-west-2 is in region_kms_key_ids but not in ami_regions',
+        'Region eu-west-1 is in ami_regions but not in region_kms_key_ids',
+      ],
+    );
+    assert.deepEqual(problems(reference({ encrypt_boot: true, ami_users: ['123'] })), [
+      'Cannot share AMI encrypted with default KMS key',
+    ]);
   });
 
   it('validates run options', () => {
     assert.deepEqual(problems(reference({ security_group_id: 'sg-1' })), [
       'Only one of security_group_id or security_group_ids can be specified.',
     ]);
-    assert.deepEqual(problems(reference({ shutdown_behavior: 'halt' })), ["shutdown_behavior only accepts 'stop' or 'terminate' values."]);
+    assert.deepEqual(problems(reference({ shutdown_behavior: 'halt' })), [
+      "shutdown_behavior only accepts 'stop' or 'terminate' values.",
+    ]);
     assert.deepEqual(problems(reference({ ssh_interface: 'ipv6' })), ['Unknown interface type: ipv6']);
-    assert.deepEqual(problems(reference({ spot_tags: { a: 'b' } })), ['spot_tags should not be set when not requesting a spot instance']);
+    assert.deepEqual(problems(reference({ spot_tags: { a: 'b' } })), [
+      'spot_tags should not be set when not requesting a spot instance',
+    ]);
     assert.deepEqual(problems(reference({ user_data: 'x', user_data_file: 'y' })), [
       'Only one of user_data or user_data_file can be specified.',
       'user_data_file not found: y',
@@ -141,11 +185,16 @@ describe('amazon-ebs prepare', () => {
       'Cannot use temporary_key_pair_type "dsa": it must be "rsa" or "ed25519"',
     ]);
     assert.deepEqual(problems(reference({ temporary_key_pair_type: 'ed25519' })), []);
-    assert.deepEqual(problems(reference({ access_key: 'AKIA' })), ['`access_key` and `secret_key` must both be either set or not set.']);
+    assert.deepEqual(problems(reference({ access_key: 'AKIA' })), [
+      '`access_key` and `secret_key` must both be either set or not set.',
+    ]);
   });
 
   it('reports unknown and deprecated keys with Packer texts', () => {
-    assert.throws(() => prepareEbs([reference({ bogus: 1 })], packerConfig()), (e: Error) => e.message.includes(`unknown configuration key: '"bogus"'`));
+    assert.throws(
+      () => prepareEbs([reference({ bogus: 1 })], packerConfig()),
+      (e: Error) => e.message.includes(`unknown configuration key: '"bogus"'`),
+    );
     assert.throws(
       () => prepareEbs([reference({ clean_ami_name: true })], packerConfig()),
       (e: Error) => e.message.includes("Deprecated configuration key: 'clean_ami_name'."),
@@ -154,7 +203,10 @@ describe('amazon-ebs prepare', () => {
 
   it('-force sets force_deregister; a given key pair or password means no temporary key pair', () => {
     assert.equal(prepareEbs([reference()], packerConfig({ force: true })).config.force_deregister, true);
-    assert.equal(prepareEbs([reference({ ssh_password: 'pw' })], packerConfig()).config.temporary_key_pair_name, '');
+    assert.equal(
+      prepareEbs([reference({ ssh_password: 'pw' })], packerConfig()).config.temporary_key_pair_name,
+      '',
+    );
   });
 
   it('prepare loads neither the AWS SDK nor ssh2', () => {

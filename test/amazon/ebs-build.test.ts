@@ -41,13 +41,24 @@ function grab(text: string, re: RegExp): string {
 async function assertCleanedUp(text: string): Promise<{ instanceId: string; keyName: string }> {
   const instanceId = grab(text, /Instance ID: (i-[0-9a-f]+)/);
   const keyName = grab(text, /Creating temporary keypair: (\S+)/);
-  const i = (await api.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations?.[0]?.Instances?.[0];
+  const i = (await api.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations?.[0]
+    ?.Instances?.[0];
   assert.equal(i?.State?.Name, 'terminated');
-  await assert.rejects(api.send(new DescribeKeyPairsCommand({ KeyNames: [keyName] })), /InvalidKeyPair.NotFound|does not exist/);
-  const vols = await api.send(new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [instanceId] }] }));
+  await assert.rejects(
+    api.send(new DescribeKeyPairsCommand({ KeyNames: [keyName] })),
+    /InvalidKeyPair.NotFound|does not exist/,
+  );
+  const vols = await api.send(
+    new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [instanceId] }] }),
+  );
   assert.deepEqual(vols.Volumes ?? [], []);
-  const tagged = await api.send(new DescribeVolumesCommand({ Filters: [{ Name: 'tag-key', Values: ['kiln-run-id'] }] }));
-  assert.deepEqual((tagged.Volumes ?? []).map((v) => v.VolumeId), []);
+  const tagged = await api.send(
+    new DescribeVolumesCommand({ Filters: [{ Name: 'tag-key', Values: ['kiln-run-id'] }] }),
+  );
+  assert.deepEqual(
+    (tagged.Volumes ?? []).map((v) => v.VolumeId),
+    [],
+  );
   return { instanceId, keyName };
 }
 
@@ -55,7 +66,10 @@ describe('amazon-ebs build against moto', () => {
   it('builds the reference-like template: AMI, tags, cleanup, 18 EC2 calls', async () => {
     await moto.clearCalls();
     const raw = referenceConfig(moto, inst);
-    const { artifact, error, ui } = await runBuild(raw, ['echo provisioned > ~/kiln-provisioned', 'test -f ~/kiln-provisioned']);
+    const { artifact, error, ui } = await runBuild(raw, [
+      'echo provisioned > ~/kiln-provisioned',
+      'test -f ~/kiln-provisioned',
+    ]);
     const calls = await moto.sdkCalls();
     const text = ui.text();
     assert.equal(error, undefined, `${error?.message}\n${text}`);
@@ -83,7 +97,8 @@ describe('amazon-ebs build against moto', () => {
     }
 
     const { instanceId, keyName } = await assertCleanedUp(text);
-    const i = (await api.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations?.[0]?.Instances?.[0];
+    const i = (await api.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations?.[0]
+      ?.Instances?.[0];
     assert.equal(i?.ImageId, moto.seed.source_ami);
     assert.equal(i?.SubnetId, moto.seed.most_free_subnet);
     assert.equal(i?.VpcId, moto.seed.vpc_id);
@@ -158,10 +173,17 @@ describe('amazon-ebs build against moto', () => {
     for (const s of (await api.send(new DescribeSnapshotsCommand({ SnapshotIds: snaps }))).Snapshots ?? []) {
       const { ['kiln-run-id']: snapRun, ...snapTags } = tagMap(s.Tags);
       assert.equal(snapRun, runTag);
-      assert.deepEqual(snapTags, { Name: 'snap', Base: moto.seed.source_ami_name, Region: 'us-east-1', Kind: 'root', From: moto.seed.source_ami });
+      assert.deepEqual(snapTags, {
+        Name: 'snap',
+        Base: moto.seed.source_ami_name,
+        Region: 'us-east-1',
+        Kind: 'root',
+        From: moto.seed.source_ami,
+      });
     }
     const instanceId = grab(ui.text(), /Instance ID: (i-[0-9a-f]+)/);
-    const i = (await api.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations?.[0]?.Instances?.[0];
+    const i = (await api.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations?.[0]
+      ?.Instances?.[0];
     assert.equal(tagMap(i?.Tags).Owner, moto.seed.source_ami_owner);
     // generated data for provisioners (B.12/B.13)
     assert.equal(data[0]?.SourceAMI, moto.seed.source_ami);
@@ -180,7 +202,9 @@ describe('amazon-ebs build against moto', () => {
     assert.match(error?.message ?? '', /Script exited with non-zero exit status: 3/);
     await assertCleanedUp(text);
     const sg = grab(text, /Creating temporary security group for this instance: (\S+)/);
-    const groups = await api.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [sg] }] }));
+    const groups = await api.send(
+      new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [sg] }] }),
+    );
     assert.deepEqual(groups.SecurityGroups ?? [], []);
     assert.ok(ui.lines.includes('==> Deleting temporary security group...'), text);
     assert.ok(!text.includes('Temporary resources left behind'), text);
@@ -195,12 +219,17 @@ describe('amazon-ebs build against moto', () => {
     const instanceId = grab(text, /Instance ID: (i-[0-9a-f]+)/);
     const keyName = grab(text, /Creating temporary keypair: (\S+)/);
     const sgName = grab(text, /Creating temporary security group for this instance: (\S+)/);
-    const i = (await api.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations?.[0]?.Instances?.[0];
+    const i = (await api.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations?.[0]
+      ?.Instances?.[0];
     assert.equal(i?.State?.Name, 'running');
     const kp = await api.send(new DescribeKeyPairsCommand({ KeyNames: [keyName] }));
     assert.equal(kp.KeyPairs?.length, 1);
     assert.equal(tagMap(kp.KeyPairs?.[0]?.Tags)['kiln-run-id'], pc.runUuid);
-    const sg = (await api.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [sgName] }] }))).SecurityGroups?.[0];
+    const sg = (
+      await api.send(
+        new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [sgName] }] }),
+      )
+    ).SecurityGroups?.[0];
     assert.ok(sg?.GroupId);
     assert.equal(tagMap(sg.Tags)['kiln-run-id'], pc.runUuid);
     assert.ok(text.includes(`Temporary resources left behind (tagged kiln-run-id=${pc.runUuid}`), text);

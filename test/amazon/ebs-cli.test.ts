@@ -44,7 +44,11 @@ function template(provision: string[]): unknown {
         instance_type: 't4g.medium',
         region: 'us-east-1',
         source_ami_filter: {
-          filters: { 'virtualization-type': 'hvm', name: 'al2023-ami-2023.*-kernel-6.1-arm64', 'root-device-type': 'ebs' },
+          filters: {
+            'virtualization-type': 'hvm',
+            name: 'al2023-ami-2023.*-kernel-6.1-arm64',
+            'root-device-type': 'ebs',
+          },
           owners: 'amazon',
           most_recent: true,
         },
@@ -56,12 +60,25 @@ function template(provision: string[]): unknown {
         ssh_timeout: '1m',
         ssh_clear_authorized_keys: 'true',
         iam_instance_profile: '',
-        tags: { Name: '{{user `ami_name`}}', Environment: '{{user `env_name`}}', Base: '{{ .SourceAMIName }}' },
+        tags: {
+          Name: '{{user `ami_name`}}',
+          Environment: '{{user `env_name`}}',
+          Base: '{{ .SourceAMIName }}',
+        },
         vpc_filter: { filters: { 'tag:Environment': '{{user `env_name`}}', isDefault: 'false' } },
-        subnet_filter: { filters: { 'tag:Name': 'vpc-{{user `env_name`}}-private-us-east-*' }, most_free: true },
+        subnet_filter: {
+          filters: { 'tag:Name': 'vpc-{{user `env_name`}}-private-us-east-*' },
+          most_free: true,
+        },
         security_group_ids: [moto.seed.security_group_id],
         launch_block_device_mappings: [
-          { device_name: '/dev/xvda', encrypted: true, kms_key_id: moto.seed.kms_key_id, delete_on_termination: true, volume_type: 'gp3' },
+          {
+            device_name: '/dev/xvda',
+            encrypted: true,
+            kms_key_id: moto.seed.kms_key_id,
+            delete_on_termination: true,
+            volume_type: 'gp3',
+          },
         ],
         custom_endpoint_ec2: moto.endpoint,
         ssh_host: '127.0.0.1',
@@ -107,7 +124,9 @@ describe('kiln build with amazon-ebs', () => {
     assert.match(tags.Name, /^kiln-cli-\d+$/);
     assert.equal(img?.Name, tags.Name);
     assert.equal(tags.Base, moto.seed.source_ami_name);
-    const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as { builds: { artifact_id: string; builder_type: string }[] };
+    const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as {
+      builds: { artifact_id: string; builder_type: string }[];
+    };
     assert.equal(manifest.builds[0].artifact_id, `us-east-1:${ami}`);
     assert.equal(manifest.builds[0].builder_type, 'amazon-ebs');
   });
@@ -121,7 +140,8 @@ describe('kiln build with amazon-ebs', () => {
     assert.match(out, /Temporary resources left behind \(tagged kiln-run-id=/);
     const instanceId = /Instance ID: (i-[0-9a-f]+)/.exec(out)?.[1] ?? '';
     assert.ok(out.includes(`amazon-ebs: instance ${instanceId} (us-east-1)`), out);
-    const i = (await api.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations?.[0]?.Instances?.[0];
+    const i = (await api.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations?.[0]
+      ?.Instances?.[0];
     assert.equal(i?.State?.Name, 'running');
     assert.doesNotMatch(out, /Terminating the source AWS instance/);
   });

@@ -5,7 +5,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DescribeImageAttributeCommand, DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client, type Image } from '@aws-sdk/client-ec2';
+import {
+  DescribeImageAttributeCommand,
+  DescribeImagesCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+  type Image,
+} from '@aws-sdk/client-ec2';
 import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
 import { ec2, packerConfig, referenceConfig, runBuild, tagMap, testEnv } from './helpers.js';
 
@@ -26,7 +32,13 @@ after(async () => {
 });
 
 async function imagesNamed(client: EC2Client, name: string): Promise<Image[]> {
-  return (await client.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }] }))).Images ?? [];
+  return (
+    (
+      await client.send(
+        new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }] }),
+      )
+    ).Images ?? []
+  );
 }
 
 describe('amazon-ebs image steps', () => {
@@ -47,8 +59,19 @@ describe('amazon-ebs image steps', () => {
     assert.ok(west && east, artifact?.toString());
     assert.equal(artifact?.id, `us-east-1:${east},us-west-2:${west}`);
     assert.ok(ui.lines.includes('    Copying to: us-west-2'), text);
-    assert.ok(ui.lines.includes('==> Authorizing access to port ' + String(raw.ssh_port) + ' from [127.0.0.1/32] in the temporary security groups...'), text);
-    const westApi = new EC2Client({ region: 'us-west-2', endpoint: moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    assert.ok(
+      ui.lines.includes(
+        '==> Authorizing access to port ' +
+          String(raw.ssh_port) +
+          ' from [127.0.0.1/32] in the temporary security groups...',
+      ),
+      text,
+    );
+    const westApi = new EC2Client({
+      region: 'us-west-2',
+      endpoint: moto.endpoint,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
     const copy = (await westApi.send(new DescribeImagesCommand({ ImageIds: [west] }))).Images?.[0];
     assert.equal(copy?.State, 'available');
     assert.equal(copy?.Name, raw.ami_name);
@@ -62,8 +85,13 @@ describe('amazon-ebs image steps', () => {
     ] as const) {
       // (moto ignores Description in ModifyImageAttribute; the UI lines below show it was sent)
       assert.ok(ui.lines.includes(`==> Modifying attributes on AMI (${id})...`), text);
-      const lp = await client.send(new DescribeImageAttributeCommand({ ImageId: id, Attribute: 'launchPermission' }));
-      assert.deepEqual(lp.LaunchPermissions?.map((p) => p.UserId), ['123456789012']);
+      const lp = await client.send(
+        new DescribeImageAttributeCommand({ ImageId: id, Attribute: 'launchPermission' }),
+      );
+      assert.deepEqual(
+        lp.LaunchPermissions?.map((p) => p.UserId),
+        ['123456789012'],
+      );
     }
   });
 
@@ -75,12 +103,22 @@ describe('amazon-ebs image steps', () => {
     const oldSnaps = (old.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId ?? '').filter(Boolean);
 
     const clash = await runBuild(referenceConfig(moto, inst, { ami_name: name }), ['true']);
-    assert.equal(clash.error?.message, `Error: AMI Name: '${name}' is used by an existing AMI: ${old.ImageId ?? ''}`);
+    assert.equal(
+      clash.error?.message,
+      `Error: AMI Name: '${name}' is used by an existing AMI: ${old.ImageId ?? ''}`,
+    );
 
-    const second = await runBuild(referenceConfig(moto, inst, { ami_name: name }), ['true'], packerConfig({ force: true }));
+    const second = await runBuild(
+      referenceConfig(moto, inst, { ami_name: name }),
+      ['true'],
+      packerConfig({ force: true }),
+    );
     assert.equal(second.error, undefined, second.error?.message);
     const text = second.ui.text();
-    assert.ok(second.ui.lines.includes('==> Force Deregister flag found, skipping prevalidating AMI Name'), text);
+    assert.ok(
+      second.ui.lines.includes('==> Force Deregister flag found, skipping prevalidating AMI Name'),
+      text,
+    );
     assert.ok(second.ui.lines.includes(`==> Deregistered AMI ${name}, id: ${old.ImageId ?? ''}`), text);
     const now = await imagesNamed(api, name);
     assert.equal(now.length, 1);
@@ -93,18 +131,35 @@ describe('amazon-ebs image steps', () => {
   it('a failure after CreateImage deregisters the half-made AMI and deletes its snapshots', async () => {
     const name = `kiln-late-fail-${Date.now()}`;
     // A copy to a region the endpoint does not know fails after CreateImage.
-    const raw = referenceConfig(moto, inst, { ami_name: name, ami_regions: ['mars-north-1'], skip_region_validation: true, max_retries: 0 });
+    const raw = referenceConfig(moto, inst, {
+      ami_name: name,
+      ami_regions: ['mars-north-1'],
+      skip_region_validation: true,
+      max_retries: 0,
+    });
     const { error, ui } = await runBuild(raw, ['true']);
     const text = ui.text();
-    assert.match(error?.message ?? '', /Error Copying AMI \(ami-[0-9a-f]+\) to region \(mars-north-1\)/, text);
+    assert.match(
+      error?.message ?? '',
+      /Error Copying AMI \(ami-[0-9a-f]+\) to region \(mars-north-1\)/,
+      text,
+    );
     const ami = /AMI: (ami-[0-9a-f]+)/.exec(text)?.[1];
     assert.ok(ami, text);
-    assert.ok(ui.lines.includes('==> Deregistering the AMI and deleting associated snapshots because of cancellation, or error...'), text);
+    assert.ok(
+      ui.lines.includes(
+        '==> Deregistering the AMI and deleting associated snapshots because of cancellation, or error...',
+      ),
+      text,
+    );
     assert.ok(ui.lines.includes(`==> Deregistered AMI id: ${ami}`), text);
     const snap = /Deleted snapshot: (snap-[0-9a-f]+)/.exec(text)?.[1];
     assert.ok(snap, text);
     assert.deepEqual(await imagesNamed(api, name), []);
-    await assert.rejects(api.send(new DescribeSnapshotsCommand({ SnapshotIds: [snap] })), /NotFound|does not exist/);
+    await assert.rejects(
+      api.send(new DescribeSnapshotsCommand({ SnapshotIds: [snap] })),
+      /NotFound|does not exist/,
+    );
     assert.ok(ui.lines.includes('==> Terminating the source AWS instance...'), text);
   });
 });

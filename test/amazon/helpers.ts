@@ -5,7 +5,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import type { Artifact, Communicator, GeneratedData, PackerConfig, ProvisionHook, RawConfig } from '../../src/core/types.js';
+import type {
+  Artifact,
+  Communicator,
+  GeneratedData,
+  PackerConfig,
+  ProvisionHook,
+  RawConfig,
+} from '../../src/core/types.js';
 import type { Ui } from '../../src/ui/ui.js';
 import { prepareEbs } from '../../src/builders/amazon-ebs/config.js';
 import { runEbs } from '../../src/builders/amazon-ebs/run.js';
@@ -42,7 +49,8 @@ export function commandHook(commands: string[], seen: GeneratedData[] = []): Pro
       for (const command of commands) {
         ui.say(`Provisioning with shell script: ${command}`);
         const status = await comm.start({ command }, signal);
-        if (status !== 0) throw new Error(`Script exited with non-zero exit status: ${status}.Allowed exit codes are: [0]`);
+        if (status !== 0)
+          throw new Error(`Script exited with non-zero exit status: ${status}.Allowed exit codes are: [0]`);
       }
     },
     async runCleanup() {},
@@ -73,7 +81,11 @@ export function referenceConfig(moto: Moto, inst: MotoInstance, over: RawConfig 
     instance_type: 't4g.medium',
     region: 'us-east-1',
     source_ami_filter: {
-      filters: { 'virtualization-type': 'hvm', name: 'al2023-ami-2023.*-kernel-6.1-arm64', 'root-device-type': 'ebs' },
+      filters: {
+        'virtualization-type': 'hvm',
+        name: 'al2023-ami-2023.*-kernel-6.1-arm64',
+        'root-device-type': 'ebs',
+      },
       owners: 'amazon',
       most_recent: true,
     },
@@ -90,7 +102,13 @@ export function referenceConfig(moto: Moto, inst: MotoInstance, over: RawConfig 
     subnet_filter: { filters: { 'tag:Name': 'vpc-dev-private-us-east-*' }, most_free: true },
     security_group_ids: [moto.seed.security_group_id],
     launch_block_device_mappings: [
-      { device_name: '/dev/xvda', encrypted: true, kms_key_id: moto.seed.kms_key_id, delete_on_termination: true, volume_type: 'gp3' },
+      {
+        device_name: '/dev/xvda',
+        encrypted: true,
+        kms_key_id: moto.seed.kms_key_id,
+        delete_on_termination: true,
+        volume_type: 'gp3',
+      },
     ],
     custom_endpoint_ec2: moto.endpoint,
     ssh_host: '127.0.0.1',
@@ -106,12 +124,20 @@ export interface BuildOutcome {
   data: GeneratedData[];
 }
 
-export async function runBuild(raw: RawConfig, commands: string[], pc: PackerConfig = packerConfig()): Promise<BuildOutcome> {
+export async function runBuild(
+  raw: RawConfig,
+  commands: string[],
+  pc: PackerConfig = packerConfig(),
+): Promise<BuildOutcome> {
   const prep = prepareEbs([raw], pc, engine());
   const ui = new RecordingUi();
   const data: GeneratedData[] = [];
   try {
-    const artifact = await runEbs(prep, pc, { ui, signal: new AbortController().signal, hook: commandHook(commands, data) });
+    const artifact = await runEbs(prep, pc, {
+      ui,
+      signal: new AbortController().signal,
+      hook: commandHook(commands, data),
+    });
     return { artifact, ui, data };
   } catch (err) {
     return { error: err as Error, ui, data };
@@ -156,7 +182,9 @@ export function engine(): TemplateEngine | undefined {
     validateTemplate() {},
     render(text, ctx) {
       const data = (ctx.data ?? {}) as Record<string, unknown>;
-      return text.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_m, k: string) => (k in data ? String(data[k]) : '<no value>'));
+      return text.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_m, k: string) =>
+        k in data ? String(data[k]) : '<no value>',
+      );
     },
   };
 }

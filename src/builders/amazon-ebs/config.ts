@@ -74,7 +74,9 @@ function mergeBlocks(raws: RawConfig[]): RawConfig[] {
     for (const [single, map] of pairs) {
       const v = out[single];
       if (!Array.isArray(v)) continue;
-      const merged: Record<string, unknown> = { ...((out[map] as Record<string, unknown> | undefined) ?? {}) };
+      const merged: Record<string, unknown> = {
+        ...((out[map] as Record<string, unknown> | undefined) ?? {}),
+      };
       for (const b of v as Record<string, unknown>[]) {
         const k = (b.key ?? b.name ?? b.Key ?? b.Name) as string | undefined;
         if (k !== undefined) merged[k] = b.value ?? b.Value ?? '';
@@ -105,7 +107,13 @@ export function prepareEbs(raws: RawConfig[], pc: PackerConfig, engine?: Templat
   const commProblems = new Problems();
   validateCommunicator(c, commProblems);
   let tempName = c.sshTemporaryKeyPairName;
-  if (tempName === '' && c.sshKeyPairName === '' && c.sshPrivateKeyFile === '' && c.sshPassword === '' && !c.sshAgentAuth) {
+  if (
+    tempName === '' &&
+    c.sshKeyPairName === '' &&
+    c.sshPrivateKeyFile === '' &&
+    c.sshPassword === '' &&
+    !c.sshAgentAuth
+  ) {
     tempName = `packer_${timeOrderedUuid()}`;
   }
 
@@ -114,7 +122,9 @@ export function prepareEbs(raws: RawConfig[], pc: PackerConfig, engine?: Templat
   }
   const sgIds = d.security_group_id !== '' ? [d.security_group_id] : d.security_group_ids;
   if (d.spot_price_auto_product !== '') {
-    warnings.push('spot_price_auto_product is deprecated and no longer necessary for Packer builds. Packer now automatically selects the best spot price for you.');
+    warnings.push(
+      'spot_price_auto_product is deprecated and no longer necessary for Packer builds. Packer now automatically selects the best spot price for you.',
+    );
   }
   if ((d.ena_support === true || d.sriov_support) && d.spot_price !== '' && d.spot_price !== '0') {
     // parity:
@@ -195,7 +205,9 @@ export function prepareEbs(raws: RawConfig[], pc: PackerConfig, engine?: Templat
     pause_before_ssm_ms: d.pause_before_ssm,
     session_manager_port: d.session_manager_port,
     windows_password_timeout_ms: d.windows_password_timeout,
-    metadata_options: Object.values(d.metadata_options).some((v) => v !== '' && v !== 0) ? d.metadata_options : undefined,
+    metadata_options: Object.values(d.metadata_options).some((v) => v !== '' && v !== 0)
+      ? d.metadata_options
+      : undefined,
     temporary_key_pair_type: c.sshTemporaryKeyPairType,
     launch_block_device_mappings: d.launch_block_device_mappings,
     ami_block_device_mappings: d.ami_block_device_mappings,

@@ -2,7 +2,14 @@
  * The amazon-ebs builder (spec §A–C): prepare decodes and validates with no network and no SDK;
  * run loads ./run.js (and with it the AWS SDK and ssh2) only when a build starts.
  */
-import type { Artifact, BuildContext, Builder, PackerConfig, PrepareResult, RawConfig } from '../../core/types.js';
+import type {
+  Artifact,
+  BuildContext,
+  Builder,
+  PackerConfig,
+  PrepareResult,
+  RawConfig,
+} from '../../core/types.js';
 import { InternalError } from '../../util/errors.js';
 import { prepareEbs, type EbsPrepared } from './config.js';
 

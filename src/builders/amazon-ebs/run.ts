@@ -66,18 +66,26 @@ function unsupportedOption(prep: EbsPrepared): string | undefined {
   if (c.communicator === 'winrm') return 'the winrm communicator';
   if (c.ssh_interface === 'session_manager') return 'ssh_interface "session_manager"';
   if (c.vault_aws_engine) return 'vault_aws_engine';
-  if (c.temporary_iam_instance_profile_policy_document) return 'temporary_iam_instance_profile_policy_document';
+  if (c.temporary_iam_instance_profile_policy_document)
+    return 'temporary_iam_instance_profile_policy_document';
   if (c.assume_role) return 'assume_role (use a shared-config profile with role_arn instead)';
   return undefined;
 }
 
-export async function runEbs(prep: EbsPrepared, pc: PackerConfig, ctx: BuildContext): Promise<Artifact | undefined> {
+export async function runEbs(
+  prep: EbsPrepared,
+  pc: PackerConfig,
+  ctx: BuildContext,
+): Promise<Artifact | undefined> {
   const cfg = prep.config;
   const unsupported = unsupportedOption(prep);
-  if (unsupported) throw new UserError(`Cannot run the amazon-ebs build: kiln does not support ${unsupported} yet`);
+  if (unsupported)
+    throw new UserError(`Cannot run the amazon-ebs build: kiln does not support ${unsupported} yet`);
   const region = resolveRegion(cfg);
   if (region === '') {
-    throw new UserError('Cannot run the amazon-ebs build: no region (set `region`, AWS_REGION or AWS_DEFAULT_REGION)');
+    throw new UserError(
+      'Cannot run the amazon-ebs build: no region (set `region`, AWS_REGION or AWS_DEFAULT_REGION)',
+    );
   }
   const clients = new Map<string, Promise<Ec2>>();
   const ec2For = (r: string): Promise<Ec2> => {
@@ -139,7 +147,9 @@ export async function runEbs(prep: EbsPrepared, pc: PackerConfig, ctx: BuildCont
         sshPrivateKeyFile: cfg.ssh_private_key_file,
         sshAgentAuth: cfg.ssh_agent_auth,
       }),
-      ...(process.env.KILN_TEST_SSH_RETRY_MS ? { retryDelayMs: Number(process.env.KILN_TEST_SSH_RETRY_MS) } : {}),
+      ...(process.env.KILN_TEST_SSH_RETRY_MS
+        ? { retryDelayMs: Number(process.env.KILN_TEST_SSH_RETRY_MS) }
+        : {}),
     }),
     stepSetGeneratedData,
     stepProvision<EbsState>(ctx.hook, pc.runUuid),

@@ -38,15 +38,25 @@ export function resolveRegion(access: AccessConfig, env: NodeJS.ProcessEnv = pro
 }
 
 /** Static keys of 1.6.6's first three providers (config, environment, credentials file). */
-export function staticCredentials(access: AccessConfig, env: NodeJS.ProcessEnv = process.env): StaticCredentials | undefined {
+export function staticCredentials(
+  access: AccessConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): StaticCredentials | undefined {
   if (access.access_key && access.secret_key) {
-    return { accessKeyId: access.access_key, secretAccessKey: access.secret_key, sessionToken: access.token || undefined };
+    return {
+      accessKeyId: access.access_key,
+      secretAccessKey: access.secret_key,
+      sessionToken: access.token || undefined,
+    };
   }
   const id = env.AWS_ACCESS_KEY_ID || env.AWS_ACCESS_KEY;
   const secret = env.AWS_SECRET_ACCESS_KEY || env.AWS_SECRET_KEY;
-  if (id && secret) return { accessKeyId: id, secretAccessKey: secret, sessionToken: env.AWS_SESSION_TOKEN || undefined };
+  if (id && secret)
+    return { accessKeyId: id, secretAccessKey: secret, sessionToken: env.AWS_SESSION_TOKEN || undefined };
   const file =
-    expandHome(access.shared_credentials_file) || env.AWS_SHARED_CREDENTIALS_FILE || join(homedir(), '.aws', 'credentials');
+    expandHome(access.shared_credentials_file) ||
+    env.AWS_SHARED_CREDENTIALS_FILE ||
+    join(homedir(), '.aws', 'credentials');
   const profile = access.profile || env.AWS_PROFILE || 'default';
   let text: string;
   try {

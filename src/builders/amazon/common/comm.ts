@@ -4,7 +4,12 @@
  * options. Key files are read here, at run time only.
  */
 import { readFileSync } from 'node:fs';
-import { communicatorFields, expandUser, parseTunnelArgument, type CommunicatorConfig } from '../../../communicator/config.js';
+import {
+  communicatorFields,
+  expandUser,
+  parseTunnelArgument,
+  type CommunicatorConfig,
+} from '../../../communicator/config.js';
 import type { SshConnectOptions, SshTunnel } from '../../../communicator/ssh/options.js';
 
 export const commFields = communicatorFields;

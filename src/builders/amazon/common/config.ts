@@ -213,14 +213,17 @@ export function validateAmi(c: AmiConfig, buildRegion: string): string[] {
   const kmsRegions = Object.keys(c.region_kms_key_ids);
   if (kmsRegions.length > 0) {
     for (const r of kmsRegions) {
-      if (!c.ami_regions.includes(r) && r !== buildRegion) errs.push(`Region ${r} is in region_kms_key_ids but not in ami_regions`); // parity:
+      if (!c.ami_regions.includes(r) && r !== buildRegion)
+        errs.push(`Region ${r} is in region_kms_key_ids but not in ami_regions`); // parity:
     }
     for (const r of c.ami_regions) {
-      if (!(r in c.region_kms_key_ids)) errs.push(`Region ${r} is in ami_regions but not in region_kms_key_ids`); // parity:
+      if (!(r in c.region_kms_key_ids))
+        errs.push(`Region ${r} is in ami_regions but not in region_kms_key_ids`); // parity:
     }
   }
   if (c.ami_users.length > 0) {
-    if (c.encrypt_boot === true && c.kms_key_id === '') errs.push('Cannot share AMI encrypted with default KMS key'); // parity:
+    if (c.encrypt_boot === true && c.kms_key_id === '')
+      errs.push('Cannot share AMI encrypted with default KMS key'); // parity:
     if (kmsRegions.some((r) => c.region_kms_key_ids[r] === '')) {
       errs.push('Cannot share AMI encrypted with default KMS key for other regions'); // parity:
     }
@@ -232,7 +235,8 @@ export function validateAmi(c: AmiConfig, buildRegion: string): string[] {
         'Cannot share snapshot encrypted with default KMS key, see https://www.packer.io/docs/builders/amazon-ebs#region_kms_key_ids for more information',
       );
     }
-    if (kmsRegions.some((r) => c.region_kms_key_ids[r] === '')) errs.push('Cannot share snapshot encrypted with default KMS key'); // parity:
+    if (kmsRegions.some((r) => c.region_kms_key_ids[r] === ''))
+      errs.push('Cannot share snapshot encrypted with default KMS key'); // parity:
   }
   if (c.encrypt_boot !== true && (c.kms_key_id !== '' || kmsRegions.length > 0)) {
     errs.push('If you have set either region_kms_key_ids or kms_key_id, encrypt_boot must also be true.'); // parity:
@@ -261,7 +265,8 @@ export function validateBlockDevices(list: BlockDevice[]): string[] {
           `${b.device_name}: the maximum ratio of provisioned IOPS to requested volume size (in GiB) is ${r}:1 for ${b.volume_type} volumes`, // parity:
         );
       }
-      if (b.iops < 100 || b.iops > 64000) errs.push(`IOPS must be between 100 and 64000 for device ${b.device_name}`); // parity:
+      if (b.iops < 100 || b.iops > 64000)
+        errs.push(`IOPS must be between 100 and 64000 for device ${b.device_name}`); // parity:
     }
     if (b.volume_type === 'gp3') {
       // Today's plugin (§F): both optional; when given they must be in range. AWS defaults 3000/125.
@@ -285,7 +290,11 @@ export function validateRun(c: RunConfig, comm: CommFields): string[] {
   if (c.source_ami === '' && Object.keys(c.source_ami_filter.filters).length === 0) {
     errs.push('A source_ami or source_ami_filter must be specified'); // parity:
   }
-  if (c.source_ami === '' && Object.keys(c.source_ami_filter.filters).length > 0 && c.source_ami_filter.owners.length === 0) {
+  if (
+    c.source_ami === '' &&
+    Object.keys(c.source_ami_filter.filters).length > 0 &&
+    c.source_ami_filter.owners.length === 0
+  ) {
     errs.push('For security reasons, your source AMI filter must declare an owner.'); // parity:
   }
   if (c.instance_type === '' && c.spot_instance_types.length === 0) {
@@ -295,17 +304,21 @@ export function validateRun(c: RunConfig, comm: CommFields): string[] {
     errs.push('either instance_type or spot_instance_types must be specified, not both'); // parity:
   }
   if (c.spot_price === '' || c.spot_price === '0') {
-    if (Object.keys(c.spot_tags).length > 0) errs.push('spot_tags should not be set when not requesting a spot instance'); // parity:
+    if (Object.keys(c.spot_tags).length > 0)
+      errs.push('spot_tags should not be set when not requesting a spot instance'); // parity:
   }
   if (c.block_duration_minutes % 60 !== 0) errs.push('block_duration_minutes must be multiple of 60'); // parity:
-  if (c.user_data !== '' && c.user_data_file !== '') errs.push('Only one of user_data or user_data_file can be specified.'); // parity:
-  if (c.user_data_file !== '' && !existsSync(c.user_data_file)) errs.push(`user_data_file not found: ${c.user_data_file}`); // parity:
+  if (c.user_data !== '' && c.user_data_file !== '')
+    errs.push('Only one of user_data or user_data_file can be specified.'); // parity:
+  if (c.user_data_file !== '' && !existsSync(c.user_data_file))
+    errs.push(`user_data_file not found: ${c.user_data_file}`); // parity:
   if (c.shutdown_behavior === '') c.shutdown_behavior = 'stop';
   else if (c.shutdown_behavior !== 'stop' && c.shutdown_behavior !== 'terminate') {
     errs.push("shutdown_behavior only accepts 'stop' or 'terminate' values."); // parity:
   }
   if (c.enable_t2_unlimited) {
-    if (c.spot_price !== '' && c.spot_price !== '0') errs.push('Error: T2 Unlimited cannot be used in conjunction with Spot Instances'); // parity:
+    if (c.spot_price !== '' && c.spot_price !== '0')
+      errs.push('Error: T2 Unlimited cannot be used in conjunction with Spot Instances'); // parity:
     const first = c.instance_type.split('.')[0];
     if (c.instance_type !== '' && !c.instance_type.includes('.')) {
       errs.push(`Error determining main Instance Type from: ${c.instance_type}`); // parity:
@@ -313,11 +326,15 @@ export function validateRun(c: RunConfig, comm: CommFields): string[] {
       errs.push(`Error: T2 Unlimited enabled with a non-T2 Instance Type: ${c.instance_type}`); // parity:
     }
   }
-  if (c.tenancy !== '' && !['default', 'dedicated', 'host'].includes(c.tenancy)) errs.push(`Error: Unknown tenancy type ${c.tenancy}`); // parity:
-  if (c.ssh_interface !== '' && !SSH_INTERFACES.includes(c.ssh_interface)) errs.push(`Unknown interface type: ${c.ssh_interface}`); // parity:
+  if (c.tenancy !== '' && !['default', 'dedicated', 'host'].includes(c.tenancy))
+    errs.push(`Error: Unknown tenancy type ${c.tenancy}`); // parity:
+  if (c.ssh_interface !== '' && !SSH_INTERFACES.includes(c.ssh_interface))
+    errs.push(`Unknown interface type: ${c.ssh_interface}`); // parity:
   if (c.ssh_interface === 'session_manager') {
     if (comm.communicator === 'winrm') {
-      errs.push('session_manager connectivity is not supported with the "winrm" communicator; please use "ssh"'); // parity:
+      errs.push(
+        'session_manager connectivity is not supported with the "winrm" communicator; please use "ssh"',
+      ); // parity:
     }
     if (c.iam_instance_profile === '' && !c.temporary_iam_instance_profile_policy_document) {
       // parity:
@@ -328,9 +345,13 @@ export function validateRun(c: RunConfig, comm: CommFields): string[] {
   }
   if (comm.ssh_keypair_name !== '' && comm.ssh_private_key_file === '') {
     if (comm.communicator === 'winrm') {
-      errs.push('ssh_private_key_file must be provided to retrieve the winrm password when using ssh_keypair_name.'); // parity:
+      errs.push(
+        'ssh_private_key_file must be provided to retrieve the winrm password when using ssh_keypair_name.',
+      ); // parity:
     } else if (!comm.ssh_agent_auth) {
-      errs.push('ssh_private_key_file must be provided or ssh_agent_auth enabled when ssh_keypair_name is specified.'); // parity:
+      errs.push(
+        'ssh_private_key_file must be provided or ssh_agent_auth enabled when ssh_keypair_name is specified.',
+      ); // parity:
     }
   }
   for (const cidr of c.temporary_security_group_source_cidrs) {
@@ -338,7 +359,9 @@ export function validateRun(c: RunConfig, comm: CommFields): string[] {
     if (why) errs.push(`Error parsing CIDR in temporary_security_group_source_cidrs: ${why}`); // parity:
   }
   if (!['', 'rsa', 'ed25519'].includes(c.temporary_key_pair_type)) {
-    errs.push(`Cannot use temporary_key_pair_type "${c.temporary_key_pair_type}": it must be "rsa" or "ed25519"`);
+    errs.push(
+      `Cannot use temporary_key_pair_type "${c.temporary_key_pair_type}": it must be "rsa" or "ed25519"`,
+    );
   }
   const mo = c.metadata_options;
   if (mo) {
@@ -353,7 +376,9 @@ export function validateRun(c: RunConfig, comm: CommFields): string[] {
     oneOf('instance_metadata_tags', ['enabled', 'disabled']);
     const hop = mo.http_put_response_hop_limit;
     if (hop !== 0 && (hop < 1 || hop > 64)) {
-      errs.push(`Cannot use metadata_options.http_put_response_hop_limit ${hop}: it must be between 1 and 64`);
+      errs.push(
+        `Cannot use metadata_options.http_put_response_hop_limit ${hop}: it must be between 1 and 64`,
+      );
     }
   }
   return errs;

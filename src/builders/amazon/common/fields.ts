@@ -21,7 +21,10 @@ export const accessFields = {
   mfa_code: f.string('mfa_code', 'MFA code for a role profile.'),
   skip_metadata_api_check: f.bool('skip_metadata_api_check', 'Ignored (1.6.6 logged a warning).'),
   skip_credential_validation: f.bool('skip_credential_validation', 'Accepted; no effect (as in 1.6.6).'),
-  decode_authorization_messages: f.bool('decode_authorization_messages', 'Decode UnauthorizedOperation messages with STS.'),
+  decode_authorization_messages: f.bool(
+    'decode_authorization_messages',
+    'Decode UnauthorizedOperation messages with STS.',
+  ),
   assume_role: f.object(
     'assume_role',
     {
@@ -120,10 +123,17 @@ export const runFields = {
   security_group_id: f.string('security_group_id', 'One security group.'),
   security_group_ids: f.strings('security_group_ids', 'Security groups.'),
   security_group_filter: f.object('security_group_filter', filterFields, 'Security group lookup.'),
-  temporary_security_group_source_cidrs: f.strings('temporary_security_group_source_cidrs', 'Ingress CIDRs of the temporary group.', {
-    default: ['0.0.0.0/0'],
-  }),
-  associate_public_ip_address: f.bool('associate_public_ip_address', 'Public address on the instance (needs a subnet).'),
+  temporary_security_group_source_cidrs: f.strings(
+    'temporary_security_group_source_cidrs',
+    'Ingress CIDRs of the temporary group.',
+    {
+      default: ['0.0.0.0/0'],
+    },
+  ),
+  associate_public_ip_address: f.bool(
+    'associate_public_ip_address',
+    'Public address on the instance (needs a subnet).',
+  ),
   availability_zone: f.string('availability_zone', 'Placement zone.'),
   iam_instance_profile: f.string('iam_instance_profile', 'Instance profile name.'),
   skip_profile_validation: f.bool('skip_profile_validation', 'Skip the GetInstanceProfile check.'),
@@ -145,10 +155,15 @@ export const runFields = {
   enable_t2_unlimited: f.bool('enable_t2_unlimited', 'T2 unlimited credits.'),
   tenancy: f.string('tenancy', 'default, dedicated or host.'),
   disable_stop_instance: f.bool('disable_stop_instance', 'Do not stop the instance before imaging.'),
-  ssh_interface: f.string('ssh_interface', 'public_ip, private_ip, public_dns, private_dns, session_manager.'),
+  ssh_interface: f.string(
+    'ssh_interface',
+    'public_ip, private_ip, public_dns, private_dns, session_manager.',
+  ),
   pause_before_ssm: f.duration('pause_before_ssm', 'Pause before the SSM session.'),
   session_manager_port: f.int('session_manager_port', 'Local SSM tunnel port.'),
-  windows_password_timeout: f.duration('windows_password_timeout', 'WinRM password wait.', { default: 20 * 60_000 }),
+  windows_password_timeout: f.duration('windows_password_timeout', 'WinRM password wait.', {
+    default: 20 * 60_000,
+  }),
   metadata_options: f.object(
     'metadata_options',
     {
@@ -157,9 +172,13 @@ export const runFields = {
       http_put_response_hop_limit: f.int('http_put_response_hop_limit', '1–64.', { goType: 'int64' }),
       instance_metadata_tags: f.string('instance_metadata_tags', 'enabled or disabled.'),
     },
-    'Instance metadata service options (today\'s plugin).',
+    "Instance metadata service options (today's plugin).",
   ),
-  launch_block_device_mappings: f.objects('launch_block_device_mappings', blockDeviceFields, 'Volumes at launch.'),
+  launch_block_device_mappings: f.objects(
+    'launch_block_device_mappings',
+    blockDeviceFields,
+    'Volumes at launch.',
+  ),
   ami_block_device_mappings: f.objects('ami_block_device_mappings', blockDeviceFields, 'Volumes of the AMI.'),
 };
 

@@ -19,7 +19,8 @@ export interface AmazonConfig extends AccessConfig, AmiConfig, RunConfig, CommFi
 
 /** A resource this run created and has not removed (for `-on-error=abort` and a later cleanup). */
 export interface Leftover {
-  kind: 'key pair' | 'security group' | 'instance' | 'AMI' | 'snapshot' | 'volume' | 'instance profile' | 'role';
+  kind:
+    'key pair' | 'security group' | 'instance' | 'AMI' | 'snapshot' | 'volume' | 'instance profile' | 'role';
   id: string;
   region: string;
 }
@@ -104,7 +105,9 @@ export function renderTags(state: AmazonState, tags: Record<string, string>): [s
     try {
       out.push([state.render(k, data), state.render(v, data)]);
     } catch (err) {
-      throw new Error(`Error processing tag: ${k}:${v} - ${err instanceof Error ? err.message : String(err)}`); // parity:
+      throw new Error(
+        `Error processing tag: ${k}:${v} - ${err instanceof Error ? err.message : String(err)}`,
+      ); // parity:
     }
   }
   return out;

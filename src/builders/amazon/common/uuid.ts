@@ -9,4 +9,3 @@ export function timeOrderedUuid(): string {
     .slice(-8);
   return `${secs}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}`;
 }
-

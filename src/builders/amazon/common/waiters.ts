@@ -43,13 +43,16 @@ export function waitSettings(
 }
 
 /** True when any polling override is set (the AMI waiter then drops from 120 to 40 attempts). */
-export function pollingOverridden(polling: PollingConfig | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
+export function pollingOverridden(
+  polling: PollingConfig | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
   return Boolean(
     polling?.delay_seconds ||
-      polling?.max_attempts ||
-      envInt(env, 'AWS_POLL_DELAY_SECONDS') ||
-      envInt(env, 'AWS_MAX_ATTEMPTS') ||
-      envInt(env, 'AWS_TIMEOUT_SECONDS'),
+    polling?.max_attempts ||
+    envInt(env, 'AWS_POLL_DELAY_SECONDS') ||
+    envInt(env, 'AWS_MAX_ATTEMPTS') ||
+    envInt(env, 'AWS_TIMEOUT_SECONDS'),
   );
 }
 
@@ -57,7 +60,10 @@ export const INSTANCE_WAIT: WaitSettings = { delayMs: 15_000, attempts: 40 };
 export const IMAGE_WAIT: WaitSettings = { delayMs: 15_000, attempts: 40 };
 export const IMAGE_WAIT_DEFAULT: WaitSettings = { delayMs: 15_000, attempts: 120 };
 
-export function imageWait(polling: PollingConfig | undefined, env: NodeJS.ProcessEnv = process.env): WaitSettings {
+export function imageWait(
+  polling: PollingConfig | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): WaitSettings {
   return pollingOverridden(polling, env) ? waitSettings(polling, IMAGE_WAIT, env) : IMAGE_WAIT_DEFAULT;
 }
 
@@ -82,7 +88,8 @@ export async function poll<T>(
       const r = await describe();
       const outcome = judge(r);
       if (outcome === 'success') return r;
-      if (outcome === 'failure') throw new WaiterError('ResourceNotReady: failed waiting for successful resource state');
+      if (outcome === 'failure')
+        throw new WaiterError('ResourceNotReady: failed waiting for successful resource state');
     } catch (err) {
       if (err instanceof WaiterError || signal?.aborted || !retryError(err)) throw err;
     }
@@ -122,7 +129,9 @@ export async function retry<T>(
     } catch (err) {
       if (!shouldRetry(err) || signal?.aborted) throw err;
       if (tries > 0 && attempt >= tries) {
-        throw new Error(`retry count exhausted. Last err: ${err instanceof Error ? err.message : String(err)}`); // parity:
+        throw new Error(
+          `retry count exhausted. Last err: ${err instanceof Error ? err.message : String(err)}`,
+        ); // parity:
       }
     }
     await sleep(delay, signal);

@@ -8,7 +8,15 @@ import type { Step } from '../../../../core/runner/step.js';
 import type { Ui } from '../../../../ui/ui.js';
 import { awsErrorCode, awsErrorText, type Ec2 } from '../aws.js';
 import { goMultiError } from '../../../../util/errors.js';
-import { addLeftover, buildInfo, dropLeftover, echoTags, renderTags, RUN_ID_TAG, type AmazonState } from '../state.js';
+import {
+  addLeftover,
+  buildInfo,
+  dropLeftover,
+  echoTags,
+  renderTags,
+  RUN_ID_TAG,
+  type AmazonState,
+} from '../state.js';
 import { imageWait, poll, retry, WaiterError } from '../waiters.js';
 import { incompleteImageTagSpecifications, markImagesComplete } from '../../../../cleanup/tags.js';
 import { toMapping } from './instance-steps.js';
@@ -22,7 +30,9 @@ function snapshotIds(img: Image | undefined): string[] {
 /** Waits for an image to be available and returns its final description (spec §B.16). */
 async function waitImage(state: S, ec2: Ec2, id: string, signal?: AbortSignal): Promise<Image> {
   const img = await poll(
-    async () => (await ec2.client.send(new ec2.sdk.DescribeImagesCommand({ ImageIds: [id] }), { abortSignal: signal })).Images?.[0],
+    async () =>
+      (await ec2.client.send(new ec2.sdk.DescribeImagesCommand({ ImageIds: [id] }), { abortSignal: signal }))
+        .Images?.[0],
     (i) => (i?.State === 'available' ? 'success' : i?.State === 'failed' ? 'failure' : 'retry'),
     imageWait(state.config.aws_polling),
     signal,
@@ -61,7 +71,10 @@ export const stepDeregisterAmi: Step<S> = {
       let imgs;
       try {
         imgs = await ec2.client.send(
-          new ec2.sdk.DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [c.ami_name] }] }),
+          new ec2.sdk.DescribeImagesCommand({
+            Owners: ['self'],
+            Filters: [{ Name: 'name', Values: [c.ami_name] }],
+          }),
           { abortSignal: signal },
         );
       } catch (err) {
@@ -69,7 +82,9 @@ export const stepDeregisterAmi: Step<S> = {
       }
       for (const img of imgs.Images ?? []) {
         try {
-          await ec2.client.send(new ec2.sdk.DeregisterImageCommand({ ImageId: img.ImageId }), { abortSignal: signal });
+          await ec2.client.send(new ec2.sdk.DeregisterImageCommand({ ImageId: img.ImageId }), {
+            abortSignal: signal,
+          });
         } catch (err) {
           throw new Error(`Error deregistering existing AMI: ${awsErrorText(err)}`); // parity:
         }
@@ -77,7 +92,9 @@ export const stepDeregisterAmi: Step<S> = {
         if (c.force_delete_snapshot) {
           for (const snap of snapshotIds(img)) {
             try {
-              await ec2.client.send(new ec2.sdk.DeleteSnapshotCommand({ SnapshotId: snap }), { abortSignal: signal });
+              await ec2.client.send(new ec2.sdk.DeleteSnapshotCommand({ SnapshotId: snap }), {
+                abortSignal: signal,
+              });
             } catch (err) {
               throw new Error(`Error deleting existing snapshot: ${awsErrorText(err)}`); // parity:
             }
@@ -117,13 +134,17 @@ export const stepCreateAmi: Step<S> & { created?: Image } = {
             new sdk.CreateImageCommand({
               InstanceId: id,
               Name: name,
-              ...(c.ami_block_device_mappings.length > 0 ? { BlockDeviceMappings: c.ami_block_device_mappings.map(toMapping) } : {}),
+              ...(c.ami_block_device_mappings.length > 0
+                ? { BlockDeviceMappings: c.ami_block_device_mappings.map(toMapping) }
+                : {}),
               // Marked half-made from its first moment (for `kiln cleanup`); unmarked at the end.
               TagSpecifications: incompleteImageTagSpecifications(state.runId),
             }),
             { abortSignal: signal },
           ),
-        (err) => awsErrorCode(err) === 'InvalidParameterValue' && String((err as Error).message).includes('Instance is not in state'),
+        (err) =>
+          awsErrorCode(err) === 'InvalidParameterValue' &&
+          String((err as Error).message).includes('Instance is not in state'),
         AbortSignal.any([signal, AbortSignal.timeout(15 * 60_000)]),
       );
     } catch (err) {
@@ -145,18 +166,23 @@ export const stepCreateAmi: Step<S> & { created?: Image } = {
         const reason = d.Images?.[0]?.StateReason;
         if (reason) {
           // parity:
-          throw new Error(`Error waiting for AMI: ${waitText}. DescribeImages returned the state reason: {\n  Code: "${reason.Code ?? ''}",\n  Message: "${reason.Message ?? ''}"\n}`);
+          throw new Error(
+            `Error waiting for AMI: ${waitText}. DescribeImages returned the state reason: {\n  Code: "${reason.Code ?? ''}",\n  Message: "${reason.Message ?? ''}"\n}`,
+          );
         }
       } catch (e) {
         if (e instanceof Error && e.message.startsWith('Error waiting for AMI')) throw e;
-        throw new Error(`Unknown error waiting for AMI; ${waitText}. DescribeImages returned an error: ${awsErrorText(e)}`); // parity:
+        throw new Error(
+          `Unknown error waiting for AMI; ${waitText}. DescribeImages returned an error: ${awsErrorText(e)}`,
+        ); // parity:
       }
       throw new Error(`Error waiting for AMI: ${waitText}`); // parity:
     }
     // The waiter's last answer already lists the snapshots (1.6.6 described the image again).
     state.images[state.ec2.region] = img;
     state.snapshots = { [state.ec2.region]: snapshotIds(img) };
-    for (const s of snapshotIds(img)) addLeftover(state, { kind: 'snapshot', id: s, region: state.ec2.region });
+    for (const s of snapshotIds(img))
+      addLeftover(state, { kind: 'snapshot', id: s, region: state.ec2.region });
     return 'continue';
   },
   async cleanup(state, ui) {
@@ -259,7 +285,12 @@ export const stepModifyAmiAttributes: Step<S> = {
     const c = state.config;
     const any =
       c.ami_description !== '' ||
-      c.ami_users.length + c.ami_groups.length + c.ami_product_codes.length + c.snapshot_users.length + c.snapshot_groups.length > 0;
+      c.ami_users.length +
+        c.ami_groups.length +
+        c.ami_product_codes.length +
+        c.snapshot_users.length +
+        c.snapshot_groups.length >
+        0;
     if (!any) return 'continue';
     let description = '';
     try {
@@ -273,26 +304,46 @@ export const stepModifyAmiAttributes: Step<S> = {
       const mods: [string, object][] = [];
       if (c.ami_description !== '') mods.push(['description', { Description: { Value: description } }]);
       if (c.ami_groups.length > 0) {
-        mods.push(['groups', { UserGroups: c.ami_groups, LaunchPermission: { Add: c.ami_groups.map((Group) => ({ Group })) } }]);
+        mods.push([
+          'groups',
+          { UserGroups: c.ami_groups, LaunchPermission: { Add: c.ami_groups.map((Group) => ({ Group })) } },
+        ]);
       }
       if (c.ami_users.length > 0) {
-        mods.push(['users', { UserIds: c.ami_users, LaunchPermission: { Add: c.ami_users.map((UserId) => ({ UserId })) } }]);
+        mods.push([
+          'users',
+          { UserIds: c.ami_users, LaunchPermission: { Add: c.ami_users.map((UserId) => ({ UserId })) } },
+        ]);
       }
       if (c.ami_product_codes.length > 0) mods.push(['product codes', { ProductCodes: c.ami_product_codes }]);
       for (const [what, input] of mods) {
         ui.message(`Modifying: ${what}`); // parity:
         try {
-          await ec2.client.send(new ec2.sdk.ModifyImageAttributeCommand({ ImageId: ami, ...input }), { abortSignal: signal });
+          await ec2.client.send(new ec2.sdk.ModifyImageAttributeCommand({ ImageId: ami, ...input }), {
+            abortSignal: signal,
+          });
         } catch (err) {
           throw new Error(`Error modify AMI attributes: ${awsErrorText(err)}`); // parity:
         }
       }
       const smods: [string, object][] = [];
       if (c.snapshot_users.length > 0) {
-        smods.push(['users', { UserIds: c.snapshot_users, CreateVolumePermission: { Add: c.snapshot_users.map((UserId) => ({ UserId })) } }]);
+        smods.push([
+          'users',
+          {
+            UserIds: c.snapshot_users,
+            CreateVolumePermission: { Add: c.snapshot_users.map((UserId) => ({ UserId })) },
+          },
+        ]);
       }
       if (c.snapshot_groups.length > 0) {
-        smods.push(['groups', { GroupNames: c.snapshot_groups, CreateVolumePermission: { Add: c.snapshot_groups.map((Group) => ({ Group })) } }]);
+        smods.push([
+          'groups',
+          {
+            GroupNames: c.snapshot_groups,
+            CreateVolumePermission: { Add: c.snapshot_groups.map((Group) => ({ Group })) },
+          },
+        ]);
       }
       if (smods.length === 0) continue;
       for (const snap of state.snapshots[region] ?? []) {
@@ -300,7 +351,10 @@ export const stepModifyAmiAttributes: Step<S> = {
         for (const [what, input] of smods) {
           ui.message(`Modifying: ${what}`); // parity:
           try {
-            await ec2.client.send(new ec2.sdk.ModifySnapshotAttributeCommand({ SnapshotId: snap, ...input }), { abortSignal: signal });
+            await ec2.client.send(
+              new ec2.sdk.ModifySnapshotAttributeCommand({ SnapshotId: snap, ...input }),
+              { abortSignal: signal },
+            );
           } catch (err) {
             throw new Error(`Error modify snapshot attributes: ${awsErrorText(err)}`); // parity:
           }
@@ -325,7 +379,11 @@ export const stepCreateTags: Step<S> = {
       let img = state.images[region];
       if (!img || img.ImageId !== ami) {
         try {
-          img = (await ec2.client.send(new ec2.sdk.DescribeImagesCommand({ ImageIds: [ami] }), { abortSignal: signal })).Images?.[0] as Image;
+          img = (
+            await ec2.client.send(new ec2.sdk.DescribeImagesCommand({ ImageIds: [ami] }), {
+              abortSignal: signal,
+            })
+          ).Images?.[0] as Image;
         } catch (err) {
           throw new Error(`Error retrieving details for AMI (${ami}): ${awsErrorText(err)}`); // parity:
         }
@@ -341,11 +399,19 @@ export const stepCreateTags: Step<S> = {
       const send = async (resources: string[], tags: [string, string][]) => {
         const all = [...tags.filter(([k]) => k !== RUN_ID_TAG), [RUN_ID_TAG, state.runId]];
         try {
-          await ec2.client.send(new ec2.sdk.CreateTagsCommand({ Resources: resources, Tags: all.map(([Key, Value]) => ({ Key, Value })) }), {
-            abortSignal: signal,
-          });
+          await ec2.client.send(
+            new ec2.sdk.CreateTagsCommand({
+              Resources: resources,
+              Tags: all.map(([Key, Value]) => ({ Key, Value })),
+            }),
+            {
+              abortSignal: signal,
+            },
+          );
         } catch (err) {
-          throw new Error(`Error adding tags to Resources (${JSON.stringify(resources)}): ${awsErrorText(err)}`); // parity:
+          throw new Error(
+            `Error adding tags to Resources (${JSON.stringify(resources)}): ${awsErrorText(err)}`,
+          ); // parity:
         }
       };
       if (amiTags.length > 0) await send([ami, ...snaps], amiTags);

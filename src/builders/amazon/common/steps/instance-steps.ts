@@ -17,7 +17,9 @@ type S = AmazonState;
 export function toMapping(b: BlockDevice): BlockDeviceMapping {
   if (b.no_device) return { DeviceName: b.device_name, NoDevice: '' };
   if (b.virtual_name !== '') {
-    return b.virtual_name.startsWith('ephemeral') ? { DeviceName: b.device_name, VirtualName: b.virtual_name } : { DeviceName: b.device_name };
+    return b.virtual_name.startsWith('ephemeral')
+      ? { DeviceName: b.device_name, VirtualName: b.virtual_name }
+      : { DeviceName: b.device_name };
   }
   const ebs: NonNullable<BlockDeviceMapping['Ebs']> = { DeleteOnTermination: b.delete_on_termination };
   if (b.volume_type !== '') ebs.VolumeType = b.volume_type as never;
@@ -47,7 +49,11 @@ function toTags(pairs: [string, string][]): Tag[] {
   return pairs.map(([Key, Value]) => ({ Key, Value }));
 }
 
-function instanceOutcome(inst: Instance | undefined, ok: string, bad: string[]): 'success' | 'failure' | 'retry' {
+function instanceOutcome(
+  inst: Instance | undefined,
+  ok: string,
+  bad: string[],
+): 'success' | 'failure' | 'retry' {
   const s = inst?.State?.Name ?? '';
   if (s === ok) return 'success';
   return bad.includes(s) ? 'failure' : 'retry';
@@ -55,7 +61,9 @@ function instanceOutcome(inst: Instance | undefined, ok: string, bad: string[]):
 
 async function describeInstance(state: S, id: string, signal?: AbortSignal): Promise<Instance | undefined> {
   const { client, sdk } = state.ec2;
-  const out = await client.send(new sdk.DescribeInstancesCommand({ InstanceIds: [id] }), { abortSignal: signal });
+  const out = await client.send(new sdk.DescribeInstancesCommand({ InstanceIds: [id] }), {
+    abortSignal: signal,
+  });
   return out.Reservations?.[0]?.Instances?.[0];
 }
 
@@ -82,7 +90,9 @@ export const stepCleanupVolumes: Step<S> = {
     let vols;
     try {
       const out = await client.send(
-        new sdk.DescribeVolumesCommand({ Filters: [{ Name: 'volume-id', Values: candidates.map((v) => v.id) }] }),
+        new sdk.DescribeVolumesCommand({
+          Filters: [{ Name: 'volume-id', Values: candidates.map((v) => v.id) }],
+        }),
       );
       vols = out.Volumes ?? [];
     } catch (err) {
@@ -116,13 +126,17 @@ export const stepRunSourceInstance: Step<S> = {
       try {
         userData = await readFile(c.user_data_file, 'utf8');
       } catch (err) {
-        throw new Error(`Problem reading user data file: ${err instanceof Error ? err.message : String(err)}`); // parity:
+        throw new Error(
+          `Problem reading user data file: ${err instanceof Error ? err.message : String(err)}`,
+        ); // parity:
       }
     }
     ui.say('Launching a source AWS instance...'); // parity:
     const image = state.sourceImage;
     if (image?.RootDeviceType !== 'ebs') {
-      throw new Error(`The provided source AMI has an invalid root device type.\nExpected 'ebs', got '${image?.RootDeviceType ?? ''}'.`); // parity:
+      throw new Error(
+        `The provided source AMI has an invalid root device type.\nExpected 'ebs', got '${image?.RootDeviceType ?? ''}'.`,
+      ); // parity:
     }
     ui.say('Adding tags to source instance'); // parity:
     const runTags = { ...c.run_tags };
@@ -198,8 +212,12 @@ export const stepRunSourceInstance: Step<S> = {
             MetadataOptions: {
               ...(mo.http_endpoint ? { HttpEndpoint: mo.http_endpoint as never } : {}),
               ...(mo.http_tokens ? { HttpTokens: mo.http_tokens as never } : {}),
-              ...(mo.http_put_response_hop_limit ? { HttpPutResponseHopLimit: mo.http_put_response_hop_limit } : {}),
-              ...(mo.instance_metadata_tags ? { InstanceMetadataTags: mo.instance_metadata_tags as never } : {}),
+              ...(mo.http_put_response_hop_limit
+                ? { HttpPutResponseHopLimit: mo.http_put_response_hop_limit }
+                : {}),
+              ...(mo.instance_metadata_tags
+                ? { InstanceMetadataTags: mo.instance_metadata_tags as never }
+                : {}),
             },
           }
         : {}),
@@ -212,11 +230,17 @@ export const stepRunSourceInstance: Step<S> = {
       out = await retry(
         11,
         () => client.send(new sdk.RunInstancesCommand(input), { abortSignal: signal }),
-        (err) => awsErrorCode(err) === 'InvalidParameterValue' && String((err as Error).message).includes('iamInstanceProfile'),
+        (err) =>
+          awsErrorCode(err) === 'InvalidParameterValue' &&
+          String((err as Error).message).includes('iamInstanceProfile'),
         signal,
       );
     } catch (err) {
-      if (awsErrorCode(err) === 'VPCIdNotSpecified' && String((err as Error).message).includes('No default VPC for this user') && state.subnetId === '') {
+      if (
+        awsErrorCode(err) === 'VPCIdNotSpecified' &&
+        String((err as Error).message).includes('No default VPC for this user') &&
+        state.subnetId === ''
+      ) {
         throw new Error('Error launching source instance: a valid Subnet Id was not specified'); // parity:
       }
       throw new Error(`Error launching source instance: ${awsErrorText(err)}`); // parity:
@@ -241,7 +265,10 @@ export const stepRunSourceInstance: Step<S> = {
       const text = err instanceof WaiterError ? err.message : awsErrorText(err);
       try {
         const i = await describeInstance(state, id);
-        if (i?.StateReason?.Message) ui.error(`Instance state change details: ${i.StateTransitionReason ?? ''}: ${i.StateReason.Message}`); // parity:
+        if (i?.StateReason?.Message)
+          ui.error(
+            `Instance state change details: ${i.StateTransitionReason ?? ''}: ${i.StateReason.Message}`,
+          ); // parity:
       } catch {
         /* the original error is what matters */
       }
@@ -259,7 +286,10 @@ export const stepRunSourceInstance: Step<S> = {
     if (restricted(state.ec2.region)) {
       echoTags(ui, instanceTags);
       try {
-        await client.send(new sdk.CreateTagsCommand({ Resources: [id], Tags: toTags([...instanceTags, runId]) }), { abortSignal: signal });
+        await client.send(
+          new sdk.CreateTagsCommand({ Resources: [id], Tags: toTags([...instanceTags, runId]) }),
+          { abortSignal: signal },
+        );
       } catch (err) {
         throw new Error(`Error tagging source instance: ${awsErrorText(err)}`); // parity:
       }
@@ -268,7 +298,10 @@ export const stepRunSourceInstance: Step<S> = {
         echoTags(ui, volumeTags);
         try {
           await client.send(
-            new sdk.CreateTagsCommand({ Resources: state.launchVolumes.map((v) => v.id), Tags: toTags([...volumeTags, runId]) }),
+            new sdk.CreateTagsCommand({
+              Resources: state.launchVolumes.map((v) => v.id),
+              Tags: toTags([...volumeTags, runId]),
+            }),
             { abortSignal: signal },
           );
         } catch (err) {
@@ -340,7 +373,9 @@ export const stepStopEbsBackedInstance: Step<S> = {
         signal,
       );
     } catch (err) {
-      throw new Error(`Error waiting for instance to stop: ${err instanceof WaiterError ? err.message : awsErrorText(err)}`); // parity:
+      throw new Error(
+        `Error waiting for instance to stop: ${err instanceof WaiterError ? err.message : awsErrorText(err)}`,
+      ); // parity:
     }
     return 'continue';
   },
@@ -355,9 +390,12 @@ export const stepModifyEbsBackedInstance: Step<S> = {
     if (c.sriov_support) {
       ui.say('Enabling Enhanced Networking (SR-IOV)...'); // parity:
       try {
-        await client.send(new sdk.ModifyInstanceAttributeCommand({ InstanceId: id, SriovNetSupport: { Value: 'simple' } }), {
-          abortSignal: signal,
-        });
+        await client.send(
+          new sdk.ModifyInstanceAttributeCommand({ InstanceId: id, SriovNetSupport: { Value: 'simple' } }),
+          {
+            abortSignal: signal,
+          },
+        );
       } catch (err) {
         throw new Error(`Error enabling Enhanced Networking (SR-IOV) on ${id}: ${awsErrorText(err)}`); // parity:
       }
@@ -366,11 +404,16 @@ export const stepModifyEbsBackedInstance: Step<S> = {
       const verb = c.ena_support ? 'Enabling' : 'Disabling';
       ui.say(`${verb} Enhanced Networking (ENA)...`); // parity:
       try {
-        await client.send(new sdk.ModifyInstanceAttributeCommand({ InstanceId: id, EnaSupport: { Value: c.ena_support } }), {
-          abortSignal: signal,
-        });
+        await client.send(
+          new sdk.ModifyInstanceAttributeCommand({ InstanceId: id, EnaSupport: { Value: c.ena_support } }),
+          {
+            abortSignal: signal,
+          },
+        );
       } catch (err) {
-        throw new Error(`Error ${verb.toLowerCase()} Enhanced Networking (ENA) on ${id}: ${awsErrorText(err)}`); // parity:
+        throw new Error(
+          `Error ${verb.toLowerCase()} Enhanced Networking (ENA) on ${id}: ${awsErrorText(err)}`,
+        ); // parity:
       }
     }
     return 'continue';
@@ -398,7 +441,7 @@ export async function sshHost(state: S): Promise<string> {
       case 'private_dns':
         return i.PrivateDnsName ?? '';
       default:
-        return i.VpcId ? i.PublicIpAddress || i.PrivateIpAddress || '' : i.PublicDnsName ?? '';
+        return i.VpcId ? i.PublicIpAddress || i.PrivateIpAddress || '' : (i.PublicDnsName ?? '');
     }
   };
   for (let round = 0; round < 3; round++) {
@@ -411,4 +454,3 @@ export async function sshHost(state: S): Promise<string> {
   if (host !== '') return host;
   throw new Error("couldn't determine address for instance"); // parity:
 }
-

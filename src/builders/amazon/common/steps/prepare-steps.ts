@@ -30,7 +30,9 @@ export const stepPreValidate: Step<S> = {
       const bad = regions.filter((r) => !known.includes(r));
       if (bad.length > 0) {
         // parity:
-        throw new Error(`error validating regions: Invalid region(s): [${bad.join(' ')}], available regions: [${known.join(' ')}]`);
+        throw new Error(
+          `error validating regions: Invalid region(s): [${bad.join(' ')}], available regions: [${known.join(' ')}]`,
+        );
       }
     }
     if (c.force_deregister) {
@@ -50,7 +52,9 @@ export const stepPreValidate: Step<S> = {
         throw new Error(`Error retrieving VPC information for vpc_id ${c.vpc_id}: ${awsErrorText(err)}`); // parity:
       }
       if (!vpc.Vpcs?.[0]?.IsDefault) {
-        throw new Error(`Error: subnet_id or subnet_filter must be provided for non-default VPCs (${c.vpc_id})`); // parity:
+        throw new Error(
+          `Error: subnet_id or subnet_filter must be provided for non-default VPCs (${c.vpc_id})`,
+        ); // parity:
       }
     }
     ui.say(`Prevalidating AMI Name: ${c.ami_name}`); // parity:
@@ -65,7 +69,9 @@ export const stepPreValidate: Step<S> = {
     }
     const found = images.Images ?? [];
     if (found.length > 0) {
-      throw new Error(`Error: AMI Name: '${c.ami_name}' is used by an existing AMI: ${found[0].ImageId ?? ''}`); // parity:
+      throw new Error(
+        `Error: AMI Name: '${c.ami_name}' is used by an existing AMI: ${found[0].ImageId ?? ''}`,
+      ); // parity:
     }
     return 'continue';
   },
@@ -84,7 +90,9 @@ export const stepSourceAmiInfo: Step<S> = {
     const { client, sdk } = state.ec2;
     const input = {
       ...(c.source_ami !== '' ? { ImageIds: [c.source_ami] } : {}),
-      ...(Object.keys(c.source_ami_filter.filters).length > 0 ? { Filters: filters(c.source_ami_filter.filters) } : {}),
+      ...(Object.keys(c.source_ami_filter.filters).length > 0
+        ? { Filters: filters(c.source_ami_filter.filters) }
+        : {}),
       ...(c.source_ami_filter.owners.length > 0 ? { Owners: c.source_ami_filter.owners } : {}),
     };
     let out;
@@ -97,18 +105,24 @@ export const stepSourceAmiInfo: Step<S> = {
     if (images.length === 0) throw new Error(`No AMI was found matching filters: ${goDump(input)}`); // parity:
     if (images.length > 1 && !c.source_ami_filter.most_recent) {
       // parity:
-      throw new Error('Your query returned more than one result. Please try a more specific search, or set most_recent to true.');
+      throw new Error(
+        'Your query returned more than one result. Please try a more specific search, or set most_recent to true.',
+      );
     }
     let image = images[0];
     if (c.source_ami_filter.most_recent) {
       // stable sort ascending, last wins (ties: the later one in response order)
-      const sorted = images.map((img, i) => ({ img, i })).sort((a, b) => creationSeconds(a.img) - creationSeconds(b.img) || a.i - b.i);
+      const sorted = images
+        .map((img, i) => ({ img, i }))
+        .sort((a, b) => creationSeconds(a.img) - creationSeconds(b.img) || a.i - b.i);
       image = sorted[sorted.length - 1].img;
     }
     ui.message(`Found Image ID: ${image.ImageId ?? ''}`); // parity:
     if (c.ena_support === true || c.sriov_support) {
       if (c.ami_virtualization_type !== '' && c.ami_virtualization_type !== 'hvm') {
-        throw new Error(`Cannot enable enhanced networking, AMIVirtType '${c.ami_virtualization_type}' is not HVM`); // parity:
+        throw new Error(
+          `Cannot enable enhanced networking, AMIVirtType '${c.ami_virtualization_type}' is not HVM`,
+        ); // parity:
       }
       if (image.VirtualizationType !== 'hvm') {
         throw new Error(`Cannot enable enhanced networking, source AMI '${image.ImageId ?? ''}' is not HVM`); // parity:
@@ -138,7 +152,9 @@ export const stepNetworkInfo: Step<S> = {
       const vpcs = out.Vpcs ?? [];
       if (vpcs.length !== 1) {
         // parity:
-        throw new Error(`Exactly one VPC should match the filter, but ${vpcs.length} VPC's was found matching filters: ${goDump(input)}`);
+        throw new Error(
+          `Exactly one VPC should match the filter, but ${vpcs.length} VPC's was found matching filters: ${goDump(input)}`,
+        );
       }
       state.vpcId = vpcs[0].VpcId ?? '';
       ui.message(`Found VPC ID: ${state.vpcId}`); // parity:
@@ -159,12 +175,16 @@ export const stepNetworkInfo: Step<S> = {
       if (subnets.length === 0) throw new Error(`No Subnets was found matching filters: ${goDump(input)}`); // parity:
       if (subnets.length > 1 && !c.subnet_filter.random && !c.subnet_filter.most_free) {
         // parity:
-        throw new Error(`Your filter matched ${subnets.length} Subnets. Please try a more specific search, or set random or most_free to true.`);
+        throw new Error(
+          `Your filter matched ${subnets.length} Subnets. Please try a more specific search, or set random or most_free to true.`,
+        );
       }
       if (c.subnet_filter.most_free) {
         const sorted = subnets
           .map((s, i) => ({ s, i }))
-          .sort((a, b) => (a.s.AvailableIpAddressCount ?? 0) - (b.s.AvailableIpAddressCount ?? 0) || a.i - b.i);
+          .sort(
+            (a, b) => (a.s.AvailableIpAddressCount ?? 0) - (b.s.AvailableIpAddressCount ?? 0) || a.i - b.i,
+          );
         chosen = sorted[sorted.length - 1].s;
       } else if (c.subnet_filter.random) {
         chosen = subnets[randomInt(subnets.length)];
@@ -178,7 +198,9 @@ export const stepNetworkInfo: Step<S> = {
       // Economy: the filter's answer already names the subnet's AZ and VPC; 1.6.6 asked again.
       if (!chosen) {
         try {
-          const out = await client.send(new sdk.DescribeSubnetsCommand({ SubnetIds: [state.subnetId] }), { abortSignal: signal });
+          const out = await client.send(new sdk.DescribeSubnetsCommand({ SubnetIds: [state.subnetId] }), {
+            abortSignal: signal,
+          });
           chosen = out.Subnets?.[0];
         } catch (err) {
           throw new Error(`Describing the subnet: ${state.subnetId} returned error: ${awsErrorText(err)}.`); // parity:
@@ -201,7 +223,9 @@ export const stepKeyPair: Step<S> = {
       try {
         state.privateKey = await readFile(c.ssh_private_key_file, 'utf8');
       } catch (err) {
-        throw new Error(`Error loading configured private key file: ${err instanceof Error ? err.message : String(err)}`); // parity:
+        throw new Error(
+          `Error loading configured private key file: ${err instanceof Error ? err.message : String(err)}`,
+        ); // parity:
       }
       state.keyPairName = c.ssh_keypair_name;
       return 'continue';
@@ -230,7 +254,9 @@ export const stepKeyPair: Step<S> = {
             new sdk.CreateKeyPairCommand({
               KeyName: name,
               ...(c.temporary_key_pair_type === 'ed25519' ? { KeyType: 'ed25519' as const } : {}),
-              TagSpecifications: [{ ResourceType: 'key-pair', Tags: [{ Key: RUN_ID_TAG, Value: state.runId }] }],
+              TagSpecifications: [
+                { ResourceType: 'key-pair', Tags: [{ Key: RUN_ID_TAG, Value: state.runId }] },
+              ],
             }),
             { abortSignal: signal },
           ),
@@ -257,7 +283,9 @@ export const stepKeyPair: Step<S> = {
     if (!name) return;
     if (state.debug) {
       const file = `ec2_${state.buildName.replace(/[^A-Za-z0-9_.-]/g, '_')}.pem`;
-      await rm(file, { force: true }).catch((err: Error) => ui.error(`Error removing debug key '${file}': ${err.message}`)); // parity:
+      await rm(file, { force: true }).catch((err: Error) =>
+        ui.error(`Error removing debug key '${file}': ${err.message}`),
+      ); // parity:
     }
     ui.say('Deleting temporary keypair...'); // parity:
     const { client, sdk } = state.ec2;
@@ -277,7 +305,9 @@ export const stepSecurityGroup: Step<S> = {
     const { client, sdk } = state.ec2;
     if (c.security_group_ids.length > 0) {
       try {
-        await client.send(new sdk.DescribeSecurityGroupsCommand({ GroupIds: c.security_group_ids }), { abortSignal: signal });
+        await client.send(new sdk.DescribeSecurityGroupsCommand({ GroupIds: c.security_group_ids }), {
+          abortSignal: signal,
+        });
       } catch (err) {
         throw new Error(`Couldn't find specified security group: ${awsErrorText(err)}`); // parity:
       }
@@ -289,7 +319,9 @@ export const stepSecurityGroup: Step<S> = {
       if (state.vpcId !== '') f['vpc-id'] = state.vpcId;
       let out;
       try {
-        out = await client.send(new sdk.DescribeSecurityGroupsCommand({ Filters: filters(f) }), { abortSignal: signal });
+        out = await client.send(new sdk.DescribeSecurityGroupsCommand({ Filters: filters(f) }), {
+          abortSignal: signal,
+        });
       } catch (err) {
         throw new Error(`Couldn't find security groups for filter: ${awsErrorText(err)}`); // parity:
       }
@@ -306,7 +338,9 @@ export const stepSecurityGroup: Step<S> = {
           GroupName: name,
           Description: 'Temporary group for Packer',
           ...(state.vpcId !== '' ? { VpcId: state.vpcId } : {}),
-          TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: RUN_ID_TAG, Value: state.runId }] }],
+          TagSpecifications: [
+            { ResourceType: 'security-group', Tags: [{ Key: RUN_ID_TAG, Value: state.runId }] },
+          ],
         }),
         { abortSignal: signal },
       );
@@ -320,12 +354,17 @@ export const stepSecurityGroup: Step<S> = {
     // CreateSecurityGroup answered with the id: the group exists. 1.6.6 polled DescribeSecurityGroups
     // until it was visible; the ingress call below retries on NotFound instead, which costs no call
     // when the group is already consistent.
-    if (c.ssh_interface === 'session_manager' && (c.iam_instance_profile !== '' || c.temporary_iam_instance_profile_policy_document)) {
+    if (
+      c.ssh_interface === 'session_manager' &&
+      (c.iam_instance_profile !== '' || c.temporary_iam_instance_profile_policy_document)
+    ) {
       return 'continue';
     }
     const port = c.communicator === 'winrm' ? c.winrm_port : c.ssh_port;
     const cidrs = c.temporary_security_group_source_cidrs;
-    ui.say(`Authorizing access to port ${port} from [${cidrs.join(' ')}] in the temporary security groups...`); // parity:
+    ui.say(
+      `Authorizing access to port ${port} from [${cidrs.join(' ')}] in the temporary security groups...`,
+    ); // parity:
     try {
       await retry(
         40,
@@ -333,7 +372,14 @@ export const stepSecurityGroup: Step<S> = {
           client.send(
             new sdk.AuthorizeSecurityGroupIngressCommand({
               GroupId: groupId,
-              IpPermissions: [{ IpProtocol: 'tcp', FromPort: port, ToPort: port, IpRanges: cidrs.map((CidrIp) => ({ CidrIp })) }],
+              IpPermissions: [
+                {
+                  IpProtocol: 'tcp',
+                  FromPort: port,
+                  ToPort: port,
+                  IpRanges: cidrs.map((CidrIp) => ({ CidrIp })),
+                },
+              ],
             }),
             { abortSignal: signal },
           ),
@@ -363,7 +409,9 @@ export const stepSecurityGroup: Step<S> = {
         if (i < 4) await sleep(5000);
       }
     }
-    ui.error(`Error cleaning up security group. Please delete the group manually: err: ${awsErrorText(last)}; security group ID: ${id}`); // parity:
+    ui.error(
+      `Error cleaning up security group. Please delete the group manually: err: ${awsErrorText(last)}; security group ID: ${id}`,
+    ); // parity:
   },
 };
 
@@ -378,9 +426,10 @@ export const stepIamInstanceProfile: Step<S> = {
       return 'continue';
     }
     if (c.temporary_iam_instance_profile_policy_document) {
-      throw new Error('Cannot create a temporary instance profile: kiln does not support temporary_iam_instance_profile_policy_document yet');
+      throw new Error(
+        'Cannot create a temporary instance profile: kiln does not support temporary_iam_instance_profile_policy_document yet',
+      );
     }
     return 'continue';
   },
 };
-
