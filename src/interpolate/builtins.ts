@@ -1,7 +1,18 @@
 /** Go text/template's builtin functions (Go 1.19 funcs.go behaviour and messages). */
 import { type FuncDef, FuncError } from './funcdef.js';
 import { formatV, isPrint, sprint, sprintf, sprintln } from './printf.js';
-import { type GoValue, GoComplex, GoFloat, GoUint, fromJs, goLen, isTrue, kindOf, mapGet, typeName } from './value.js';
+import {
+  type GoValue,
+  GoComplex,
+  GoFloat,
+  GoUint,
+  fromJs,
+  goLen,
+  isTrue,
+  kindOf,
+  mapGet,
+  typeName,
+} from './value.js';
 
 const fail = (msg: string): never => {
   throw new FuncError(msg);
@@ -56,7 +67,9 @@ function eq(arg1: GoValue, rest: GoValue[]): boolean {
           truth = num(arg1) === num(arg);
           break;
         case 'complex':
-          truth = (arg1 as GoComplex).re === (arg as GoComplex).re && (arg1 as GoComplex).im === (arg as GoComplex).im;
+          truth =
+            (arg1 as GoComplex).re === (arg as GoComplex).re &&
+            (arg1 as GoComplex).im === (arg as GoComplex).im;
           break;
         default:
           if (arg === undefined || arg1 === undefined) truth = arg1 === arg;
@@ -136,7 +149,10 @@ function slice(item: GoValue, indexes: GoValue[]): GoValue {
   indexes.forEach((ix, i) => (idx[i] = indexArg(unbox(ix), len)));
   if (idx[0] > idx[1]) fail(`invalid slice index: ${idx[0]} > ${idx[1]}`);
   if (indexes.length === 3 && idx[1] > idx[2]) fail(`invalid slice index: ${idx[1]} > ${idx[2]}`);
-  if (k === 'string') return Buffer.from(item as string).subarray(idx[0], idx[1]).toString('utf8');
+  if (k === 'string')
+    return Buffer.from(item as string)
+      .subarray(idx[0], idx[1])
+      .toString('utf8');
   return (item as unknown[]).slice(idx[0], idx[1]);
 }
 
@@ -162,7 +178,10 @@ function evalArgs(args: GoValue[]): string {
 }
 
 export function htmlEscape(s: string): string {
-  return s.replace(/["'&<>]/g, (c) => ({ '"': '&#34;', "'": '&#39;', '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] as string);
+  return s.replace(
+    /["'&<>]/g,
+    (c) => ({ '"': '&#34;', "'": '&#39;', '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] as string,
+  );
 }
 
 export function jsEscape(s: string): string {

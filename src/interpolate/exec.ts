@@ -20,7 +20,17 @@ import type {
 import { nodeString } from './nodes.js';
 import type { Tree } from './parser.js';
 import { formatV, goQuote } from './printf.js';
-import { GoComplex, GoFloat, type GoValue, fromJs, isTrue, kindOf, mapGet, sortedKeys, typeName } from './value.js';
+import {
+  GoComplex,
+  GoFloat,
+  type GoValue,
+  fromJs,
+  isTrue,
+  kindOf,
+  mapGet,
+  sortedKeys,
+  typeName,
+} from './value.js';
 
 export class ExecError extends Error {}
 
@@ -63,7 +73,9 @@ class State {
     const nl = before.lastIndexOf('\n');
     const col = Buffer.byteLength(nl < 0 ? before : before.slice(nl + 1));
     const line = before.split('\n').length;
-    throw new ExecError(`template: root:${line}:${col}: executing ${goQuote(name)} at <${nodeString(this.node)}>: ${msg}`);
+    throw new ExecError(
+      `template: root:${line}:${col}: executing ${goQuote(name)} at <${nodeString(this.node)}>: ${msg}`,
+    );
   }
 
   // ---- variables ----
@@ -210,7 +222,8 @@ class State {
   }
 
   private notAFunction(args: ArgNode[], final: Final): void {
-    if (args.length > 1 || final !== MISSING) this.errorf(`can't give argument to non-function ${nodeString(args[0])}`);
+    if (args.length > 1 || final !== MISSING)
+      this.errorf(`can't give argument to non-function ${nodeString(args[0])}`);
   }
 
   private evalCommand(dot: GoValue, cmd: CommandNode, final: Final): GoValue {
@@ -257,21 +270,36 @@ class State {
     return undefined;
   }
 
-  private evalFunction(dot: GoValue, node: IdentifierNode, cmd: Node, args: ArgNode[] | null, final: Final): GoValue {
+  private evalFunction(
+    dot: GoValue,
+    node: IdentifierNode,
+    cmd: Node,
+    args: ArgNode[] | null,
+    final: Final,
+  ): GoValue {
     this.at(node);
     const fn = this.sh.funcs.get(node.ident);
     if (fn === undefined) this.errorf(`${goQuote(node.ident)} is not a defined function`);
     return this.evalCall(dot, fn, cmd, node.ident, args, final);
   }
 
-  private evalCall(dot: GoValue, fn: FuncDef, node: Node, name: string, args: ArgNode[] | null, final: Final): GoValue {
+  private evalCall(
+    dot: GoValue,
+    fn: FuncDef,
+    node: Node,
+    name: string,
+    args: ArgNode[] | null,
+    final: Final,
+  ): GoValue {
     const argNodes = args ? args.slice(1) : [];
     const numIn = argNodes.length + (final !== MISSING ? 1 : 0);
     let numFixed = argNodes.length;
     if (fn.variadic !== undefined) {
       numFixed = fn.params.length;
       if (numIn < numFixed) {
-        this.errorf(`wrong number of args for ${name}: want at least ${fn.params.length} got ${argNodes.length}`);
+        this.errorf(
+          `wrong number of args for ${name}: want at least ${fn.params.length} got ${argNodes.length}`,
+        );
       }
     } else if (numIn !== fn.params.length) {
       this.errorf(`wrong number of args for ${name}: want ${fn.params.length} got ${numIn}`);
@@ -289,7 +317,8 @@ class State {
     const argv: GoValue[] = [];
     let i = 0;
     for (; i < numFixed && i < argNodes.length; i++) argv.push(this.evalArg(dot, fn.params[i], argNodes[i]));
-    if (fn.variadic !== undefined) for (; i < argNodes.length; i++) argv.push(this.evalArg(dot, fn.variadic, argNodes[i]));
+    if (fn.variadic !== undefined)
+      for (; i < argNodes.length; i++) argv.push(this.evalArg(dot, fn.variadic, argNodes[i]));
     if (final !== MISSING) {
       let t: ArgType;
       if (fn.variadic === undefined) t = fn.params[fn.params.length - 1];
@@ -402,7 +431,13 @@ class State {
     return this.evalFieldChain(value, v, v.ident.slice(1), args, final);
   }
 
-  private evalFieldChain(receiver: GoValue, node: Node, ident: string[], args: ArgNode[] | null, final: Final): GoValue {
+  private evalFieldChain(
+    receiver: GoValue,
+    node: Node,
+    ident: string[],
+    args: ArgNode[] | null,
+    final: Final,
+  ): GoValue {
     let boxed = false;
     for (let i = 0; i < ident.length - 1; i++) {
       receiver = this.evalField(ident[i], null, MISSING, receiver, boxed);
@@ -412,7 +447,13 @@ class State {
     return this.evalField(ident[ident.length - 1], args, final, receiver, boxed);
   }
 
-  private evalField(name: string, args: ArgNode[] | null, final: Final, receiver: GoValue, boxed: boolean): GoValue {
+  private evalField(
+    name: string,
+    args: ArgNode[] | null,
+    final: Final,
+    receiver: GoValue,
+    boxed: boolean,
+  ): GoValue {
     if (receiver === undefined) return undefined;
     if (receiver === null) this.errorf(`nil pointer evaluating interface {}.${name}`);
     const hasArgs = (args !== null && args.length > 1) || final !== MISSING;
@@ -439,4 +480,3 @@ export function execute(
   st.walk(data, tree.root);
   return sh.out.join('');
 }
-

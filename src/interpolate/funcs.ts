@@ -72,7 +72,8 @@ function consulKey(key: string, env: Record<string, string | undefined>): string
   const r = httpGetSync(url, headers, { insecure, timeoutMs: 5000 });
   if (r.error) fail(`error reading consul key: ${r.error}`); // parity: prefix
   if (r.status === 404) fail(`key does not exist at the given path: ${key}`); // parity:
-  if (r.status !== 200) fail(`error reading consul key: Unexpected response code: ${r.status} (${(r.body ?? '').trim()})`);
+  if (r.status !== 200)
+    fail(`error reading consul key: Unexpected response code: ${r.status} (${(r.body ?? '').trim()})`);
   let value = '';
   try {
     const entries = JSON.parse(r.body ?? '[]') as { Value?: string | null }[];
@@ -103,7 +104,9 @@ function vaultRead(p: string, key: string, env: Record<string, string | undefine
   if (r.status === 404 && !body.data) fail('Vault Secret does not exist at the given path'); // parity:
   if (r.status !== 200 && r.status !== 204 && r.status !== 404) {
     const errs = (body.errors ?? []).map((e) => `* ${e}`).join('\n');
-    fail(`Error reading vault secret: Error making API request.\n\nURL: GET ${url}\nCode: ${r.status}. Errors:\n\n${errs}`);
+    fail(
+      `Error reading vault secret: Error making API request.\n\nURL: GET ${url}\nCode: ${r.status}. Errors:\n\n${errs}`,
+    );
   }
   const data = body.data ?? {};
   if (!('data' in data)) {
@@ -145,7 +148,9 @@ export function packerFuncs(ctx: InterpolateContext): Record<string, FuncDef> {
         const parts = goSplit(k as string, s as string);
         const n = i as number;
         if (parts.length <= n) {
-          fail(`the substring ${n} was unavailable using the separator value, ${s as string}, only ${parts.length} values were found`);
+          fail(
+            `the substring ${n} was unavailable using the separator value, ${s as string}, only ${parts.length} values were found`,
+          );
         }
         if (n < 0) fail(`runtime error: index out of range [${n}]`);
         return parts[n];
@@ -153,7 +158,8 @@ export function packerFuncs(ctx: InterpolateContext): Record<string, FuncDef> {
     },
     template_dir: {
       params: [],
-      fn: () => (ctx.templatePath ? path.resolve(path.dirname(ctx.templatePath)) : fail('template path not available')),
+      fn: () =>
+        ctx.templatePath ? path.resolve(path.dirname(ctx.templatePath)) : fail('template path not available'),
     },
     timestamp: { params: [], fn: () => String(Math.floor(ctx.initTime.getTime() / 1000)) },
     uuid: { params: [], fn: () => timeOrderedUUID() },
@@ -172,7 +178,10 @@ export function packerFuncs(ctx: InterpolateContext): Record<string, FuncDef> {
     },
     vault: {
       params: [S, S],
-      fn: ([p, k]) => (inVars ? vaultRead(p as string, k as string, env) : fail('Vault vars are only allowed in the variables section')),
+      fn: ([p, k]) =>
+        inVars
+          ? vaultRead(p as string, k as string, env)
+          : fail('Vault vars are only allowed in the variables section'),
     },
     aws_secretsmanager: {
       params: [],
@@ -183,17 +192,27 @@ export function packerFuncs(ctx: InterpolateContext): Record<string, FuncDef> {
         if (a.length > 2) fail('only secret name and optional secret key can be provided.');
         const [name, key = ''] = a as string[];
         if (ctx.awsSecretsManager) return ctx.awsSecretsManager(name, key);
-        return fail(`Cannot read AWS Secrets Manager secret "${name}": this needs network access to AWS Secrets Manager, and no client is available`);
+        return fail(
+          `Cannot read AWS Secrets Manager secret "${name}": this needs network access to AWS Secrets Manager, and no client is available`,
+        );
       },
     },
     sed: {
       params: [S, S],
       fn: () =>
-        fail('template function `sed` is deprecated use `replace` or `replace_all` instead.Documentation: https://www.packer.io/docs/templates/engine'), // parity:
+        fail(
+          'template function `sed` is deprecated use `replace` or `replace_all` instead.Documentation: https://www.packer.io/docs/templates/engine',
+        ), // parity:
     },
     build: { params: [S], fn: ([k]) => buildValue(ctx, k as string) },
-    replace: { params: [S, S, 'int', S], fn: ([o, n, c, s]) => goReplace(s as string, o as string, n as string, c as number) },
-    replace_all: { params: [S, S, S], fn: ([o, n, s]) => goReplace(s as string, o as string, n as string, -1) },
+    replace: {
+      params: [S, S, 'int', S],
+      fn: ([o, n, c, s]) => goReplace(s as string, o as string, n as string, c as number),
+    },
+    replace_all: {
+      params: [S, S, S],
+      fn: ([o, n, s]) => goReplace(s as string, o as string, n as string, -1),
+    },
     upper: { params: [S], fn: ([s]) => mapCase(s as string, true) },
     lower: { params: [S], fn: ([s]) => mapCase(s as string, false) },
   };
@@ -211,9 +230,13 @@ export function packerFuncs(ctx: InterpolateContext): Record<string, FuncDef> {
 function buildValue(ctx: InterpolateContext, key: string): string {
   const data = ctx.buildData ?? (ctx.data && typeof ctx.data === 'object' ? ctx.data : undefined);
   if (data === undefined) {
-    return fail('Error validating build variable: the given variable ID will not be passed into your plugin.'); // parity:
+    return fail(
+      'Error validating build variable: the given variable ID will not be passed into your plugin.',
+    ); // parity:
   }
-  const v = Object.prototype.hasOwnProperty.call(data, key) ? (data as Record<string, unknown>)[key] : undefined;
+  const v = Object.prototype.hasOwnProperty.call(data, key)
+    ? (data as Record<string, unknown>)[key]
+    : undefined;
   if (typeof v === 'string') return v.includes(PLACEHOLDER_MSG) ? `{{.${key}}}` : v;
   return fail(`loaded data, but couldnt find ${key} in it.`); // parity:
 }

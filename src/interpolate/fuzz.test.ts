@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type InterpolateContext, InterpolateError, render, renderFixedPoint, validateTemplate } from './index.js';
+import {
+  type InterpolateContext,
+  InterpolateError,
+  render,
+  renderFixedPoint,
+  validateTemplate,
+} from './index.js';
 
 /** mulberry32: a small deterministic PRNG so failures reproduce. */
 function prng(seed: number): () => number {
@@ -15,12 +21,100 @@ function prng(seed: number): () => number {
 }
 
 const pieces = [
-  '{{', '}}', '{{- ', ' -}}', '{{/*', '*/}}', ' ', ' ', '\n', '\t', '"', '`', "'", '(', ')', '|', ',', '=', ':=', ':',
-  '$', '$x', '$y', '.', '.A', '.L', '.M', '.N', 'if', 'else', 'end', 'range', 'with', 'define', 'template', 'block',
-  'break', 'continue', 'nil', 'true', 'false', '0', '1', '-1', '0x1F', '1.5', '1e3', '1i', "'a'", '"a"', '`b`', '"%d"',
-  '"%s %v"', '"{{"', 'print', 'printf', 'println', 'len', 'index', 'slice', 'eq', 'ne', 'lt', 'ge', 'and', 'or', 'not',
-  'call', 'html', 'js', 'urlquery', 'upper', 'lower', 'split', 'replace', 'user', 'env', 'isotime', 'strftime',
-  'timestamp', 'build', 'build_name', 'sed', 'nosuch', 'x', '\\', 'é', '#', '}', '{', '-', '%', '_2', '"\\x"',
+  '{{',
+  '}}',
+  '{{- ',
+  ' -}}',
+  '{{/*',
+  '*/}}',
+  ' ',
+  ' ',
+  '\n',
+  '\t',
+  '"',
+  '`',
+  "'",
+  '(',
+  ')',
+  '|',
+  ',',
+  '=',
+  ':=',
+  ':',
+  '$',
+  '$x',
+  '$y',
+  '.',
+  '.A',
+  '.L',
+  '.M',
+  '.N',
+  'if',
+  'else',
+  'end',
+  'range',
+  'with',
+  'define',
+  'template',
+  'block',
+  'break',
+  'continue',
+  'nil',
+  'true',
+  'false',
+  '0',
+  '1',
+  '-1',
+  '0x1F',
+  '1.5',
+  '1e3',
+  '1i',
+  "'a'",
+  '"a"',
+  '`b`',
+  '"%d"',
+  '"%s %v"',
+  '"{{"',
+  'print',
+  'printf',
+  'println',
+  'len',
+  'index',
+  'slice',
+  'eq',
+  'ne',
+  'lt',
+  'ge',
+  'and',
+  'or',
+  'not',
+  'call',
+  'html',
+  'js',
+  'urlquery',
+  'upper',
+  'lower',
+  'split',
+  'replace',
+  'user',
+  'env',
+  'isotime',
+  'strftime',
+  'timestamp',
+  'build',
+  'build_name',
+  'sed',
+  'nosuch',
+  'x',
+  '\\',
+  'é',
+  '#',
+  '}',
+  '{',
+  '-',
+  '%',
+  '_2',
+  '"\\x"',
 ];
 
 const ctx: InterpolateContext = {
@@ -38,7 +132,11 @@ describe('fuzz: the engine only ever throws InterpolateError', () => {
       let tpl = rnd() < 0.8 ? '{{' : '';
       for (let i = 0; i < len; i++) tpl += pieces[Math.floor(rnd() * pieces.length)];
       if (rnd() < 0.7) tpl += '}}';
-      for (const fn of [() => render(tpl, ctx), () => renderFixedPoint(tpl, ctx), () => (validateTemplate(tpl), '')]) {
+      for (const fn of [
+        () => render(tpl, ctx),
+        () => renderFixedPoint(tpl, ctx),
+        () => (validateTemplate(tpl), ''),
+      ]) {
         try {
           assert.equal(typeof fn(), 'string');
         } catch (e) {

@@ -76,7 +76,8 @@ function nextChunk(layout: string): [string, string, string] {
         break;
       case '-':
       case 'Z':
-        for (const z of ['070000', '07:00:00', '0700', '07:00', '07']) if (at(c + z)) return tok(z.length + 1);
+        for (const z of ['070000', '07:00:00', '0700', '07:00', '07'])
+          if (at(c + z)) return tok(z.length + 1);
         break;
       case '.':
       case ',':

@@ -86,7 +86,10 @@ function toInterpolateError(e: unknown, phase: 'parse' | 'exec'): InterpolateErr
   if (e instanceof ParseError) return new InterpolateError('parse', e.message);
   if (e instanceof ExecError) return new InterpolateError('exec', e.message);
   if (e instanceof RangeError) {
-    return new InterpolateError(phase, `template: ${TEMPLATE_NAME}: exceeded maximum template depth (100000)`);
+    return new InterpolateError(
+      phase,
+      `template: ${TEMPLATE_NAME}: exceeded maximum template depth (100000)`,
+    );
   }
   const msg = e instanceof Error ? e.message : String(e);
   return new InterpolateError(phase, `template: ${TEMPLATE_NAME}: internal error: ${msg}`);
@@ -96,7 +99,10 @@ function toInterpolateError(e: unknown, phase: 'parse' | 'exec'): InterpolateErr
 export function render(text: string, ctx: InterpolateContext): string {
   if (!text.includes('{{')) return text;
   const trees = parse(text, Object.keys(ctx.extraFuncs ?? {}));
-  const funcs = new Map<string, FuncDef>([...Object.entries(builtinFuncs), ...Object.entries(packerFuncs(ctx))]);
+  const funcs = new Map<string, FuncDef>([
+    ...Object.entries(builtinFuncs),
+    ...Object.entries(packerFuncs(ctx)),
+  ]);
   const data = ctx.data === null || ctx.data === undefined ? undefined : ctx.data;
   try {
     return execute(text, trees, funcs, TEMPLATE_NAME, data);
@@ -118,7 +124,10 @@ export function renderFixedPoint(text: string, ctx: InterpolateContext): string 
     if (out.length > MAX_OUTPUT) break;
     v = out;
   }
-  throw new InterpolateError('exec', `template: ${TEMPLATE_NAME}: rendering did not settle after ${MAX_PASSES} passes`);
+  throw new InterpolateError(
+    'exec',
+    `template: ${TEMPLATE_NAME}: rendering did not settle after ${MAX_PASSES} passes`,
+  );
 }
 
 /** Parse only (throws kind 'parse'). `ctx` supplies extra function names, if any. */

@@ -4,85 +4,10 @@
  * Positions are UTF-16 offsets into the input; `line` is the 1-based line where the item starts.
  */
 import { goQuote } from './printf.js';
-
-export const enum T {
-  Error,
-  Bool,
-  Char,
-  CharConstant,
-  Complex,
-  Assign,
-  Declare,
-  EOF,
-  Field,
-  Identifier,
-  LeftDelim,
-  LeftParen,
-  Number,
-  Pipe,
-  RawString,
-  RightDelim,
-  RightParen,
-  Space,
-  String,
-  Text,
-  Variable,
-  Keyword, // delimiter: keywords follow
-  Block,
-  Break,
-  Continue,
-  Dot,
-  Define,
-  Else,
-  End,
-  If,
-  Nil,
-  Range,
-  Template,
-  With,
-}
-
-export interface Item {
-  typ: T;
-  pos: number;
-  val: string;
-  line: number;
-}
-
-const keywords: Record<string, T> = {
-  '.': T.Dot,
-  block: T.Block,
-  break: T.Break,
-  continue: T.Continue,
-  define: T.Define,
-  else: T.Else,
-  end: T.End,
-  if: T.If,
-  range: T.Range,
-  nil: T.Nil,
-  template: T.Template,
-  with: T.With,
-};
+import { EOF, type Item, T, isAlphaNumeric, isSpace, keywords, sharpU } from './tokens.js';
 
 const LEFT = '{{';
 const RIGHT = '}}';
-const EOF = '';
-
-export function isSpace(c: string): boolean {
-  return c === ' ' || c === '\t' || c === '\r' || c === '\n';
-}
-
-const alnum = /^[_\p{L}\p{Nd}]$/u;
-export function isAlphaNumeric(c: string): boolean {
-  return c !== EOF && alnum.test(c);
-}
-
-/** Go's %#U: `U+0041 'A'` (the quoted form only for printable runes). */
-export function sharpU(c: string): string {
-  const cp = c.codePointAt(0) as number;
-  const hex = 'U+' + cp.toString(16).toUpperCase().padStart(4, '0');
-  return /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(c) ? `${hex} '${c}'` : hex;
-}
 
 type StateFn = ((l: Lexer) => StateFn) | null;
 
@@ -112,7 +37,11 @@ export class Lexer {
       this.lineCount = 1;
       this.linePos = 0;
     }
-    for (let i = this.input.indexOf('\n', this.linePos); i >= 0 && i < pos; i = this.input.indexOf('\n', i + 1)) {
+    for (
+      let i = this.input.indexOf('\n', this.linePos);
+      i >= 0 && i < pos;
+      i = this.input.indexOf('\n', i + 1)
+    ) {
       this.lineCount++;
       this.linePos = i + 1;
     }
@@ -139,7 +68,12 @@ export class Lexer {
     this.pos -= this.width;
   }
   emit(typ: T): void {
-    this.queue.push({ typ, pos: this.start, val: this.input.slice(this.start, this.pos), line: this.lineAt(this.start) });
+    this.queue.push({
+      typ,
+      pos: this.start,
+      val: this.input.slice(this.start, this.pos),
+      line: this.lineAt(this.start),
+    });
     this.start = this.pos;
   }
   ignore(): void {

@@ -144,7 +144,17 @@ const UINT64_MAX = 2n ** 64n - 1n;
 
 /** parse.newNumber: classifies a number token. Throws SyntaxErr with Go's message. */
 export function parseNumber(pos: number, text: string, isChar: boolean, isComplexItem: boolean): NumberNode {
-  const n: NumberNode = { type: 'number', pos, text, isInt: false, isFloat: false, isComplex: false, int: 0, float: 0, complex: [0, 0] };
+  const n: NumberNode = {
+    type: 'number',
+    pos,
+    text,
+    isInt: false,
+    isFloat: false,
+    isComplex: false,
+    int: 0,
+    float: 0,
+    complex: [0, 0],
+  };
   const simplify = (): NumberNode => {
     if (n.complex[1] === 0) {
       n.isFloat = true;
@@ -207,7 +217,8 @@ export function parseNumber(pos: number, text: string, isChar: boolean, isComple
       }
     }
   }
-  if (!n.isInt && !isUint && !n.isFloat) throw new SyntaxErr(`illegal number syntax: ${JSON.stringify(text)}`);
+  if (!n.isInt && !isUint && !n.isFloat)
+    throw new SyntaxErr(`illegal number syntax: ${JSON.stringify(text)}`);
   if (isUint) (n as NumberNode & { isUint?: boolean }).isUint = true;
   return n;
 }

@@ -99,7 +99,8 @@ export type ArgNode =
   | NumberNode
   | StringNode
   | PipeNode;
-export type Node = TextNode | ActionNode | ListNode | BranchNode | TemplateNode | SimpleNode | ArgNode | CommandNode;
+export type Node =
+  TextNode | ActionNode | ListNode | BranchNode | TemplateNode | SimpleNode | ArgNode | CommandNode;
 
 /** Go's Node.String(). */
 export function nodeString(n: Node): string {
@@ -144,7 +145,9 @@ export function nodeString(n: Node): string {
       return `{{${n.type} ${nodeString(n.pipe)}}}${nodeString(n.list)}${els}{{end}}`;
     }
     case 'template':
-      return n.pipe ? `{{template ${goQuote(n.name)} ${nodeString(n.pipe)}}}` : `{{template ${goQuote(n.name)}}}`;
+      return n.pipe
+        ? `{{template ${goQuote(n.name)} ${nodeString(n.pipe)}}}`
+        : `{{template ${goQuote(n.name)}}}`;
     case 'break':
     case 'continue':
     case 'end':

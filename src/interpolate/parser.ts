@@ -2,7 +2,8 @@
  * The text/template parser (Go 1.19 parse.Tree): builds a set of named trees from one text.
  * Errors are thrown as ParseError with Go's exact text, `template: root:<line>: <msg>`.
  */
-import { type Item, Lexer, T } from './lexer.js';
+import { Lexer } from './lexer.js';
+import { type Item, T } from './tokens.js';
 import { SyntaxErr, parseNumber, unquote } from './literals.js';
 import {
   type ArgNode,
@@ -133,7 +134,8 @@ class TreeParser {
       this.treeSet.set(this.name, { name: this.name, root: this.root });
       return;
     }
-    if (!isEmptyTree(this.root)) this.errorf(`template: multiple definition of template ${goQuote(this.name)}`);
+    if (!isEmptyTree(this.root))
+      this.errorf(`template: multiple definition of template ${goQuote(this.name)}`);
   }
 
   private parseDefinition(): void {
@@ -282,7 +284,14 @@ class TreeParser {
 
   private pipeline(context: string, end: T): PipeNode {
     const first = this.peekNonSpace();
-    const pipe: PipeNode = { type: 'pipe', pos: first.pos, line: first.line, isAssign: false, decl: [], cmds: [] };
+    const pipe: PipeNode = {
+      type: 'pipe',
+      pos: first.pos,
+      line: first.line,
+      isAssign: false,
+      decl: [],
+      cmds: [],
+    };
     decls: for (;;) {
       const v = this.peekNonSpace();
       if (v.typ !== T.Variable) break;
@@ -437,7 +446,11 @@ function newVariable(pos: number, name: string): VariableNode {
 }
 
 /** Parses `text` as template `name`; returns every tree it defines (including `name`). */
-export function parseTemplate(name: string, text: string, hasFunction: (n: string) => boolean): Map<string, Tree> {
+export function parseTemplate(
+  name: string,
+  text: string,
+  hasFunction: (n: string) => boolean,
+): Map<string, Tree> {
   const treeSet = new Map<string, Tree>();
   const p = new TreeParser(name, new Lexer(text), treeSet, hasFunction, name);
   p.parse();

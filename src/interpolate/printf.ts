@@ -3,6 +3,7 @@
  * flags + - # space 0, width and precision including `*`) and strconv.Quote. Wrong-type, missing and
  * extra arguments print Go's `%!d(string=x)`, `%!d(MISSING)`, `%!(EXTRA int=1)` forms.
  */
+import { fmtE, fmtF, fmtG, fmtHexFloat } from './float-format.js';
 import { GoComplex, GoFloat, GoUint, type GoValue, kindOf, sortedKeys, typeName, fromJs } from './value.js';
 
 const printable = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
@@ -51,146 +52,6 @@ export function goQuoteRune(cp: number, ascii = false): string {
   return "'" + escapeRune(ch, "'", ascii) + "'";
 }
 
-// ---- floats -------------------------------------------------------------------------------
-
-interface Digits {
-  d: string; // significant digits without trailing zeros ('' for zero)
-  dp: number; // decimal point position: value = 0.d × 10^dp
-}
-
-/** The exact decimal expansion of |x| (a finite double): digits without leading zeros, and dp. */
-function exactDigits(x: number): Digits {
-  const a = Math.abs(x);
-  if (a === 0) return { d: '', dp: 0 };
-  const buf = new DataView(new ArrayBuffer(8));
-  buf.setFloat64(0, a);
-  const bits = buf.getBigUint64(0);
-  const bexp = Number((bits >> 52n) & 0x7ffn);
-  let mant = bits & ((1n << 52n) - 1n);
-  let e2: number;
-  if (bexp === 0) e2 = -1074;
-  else {
-    mant |= 1n << 52n;
-    e2 = bexp - 1075;
-  }
-  let digits: string;
-  let dp: number;
-  if (e2 >= 0) {
-    digits = (mant << BigInt(e2)).toString();
-    dp = digits.length;
-  } else {
-    digits = (mant * 5n ** BigInt(-e2)).toString();
-    dp = digits.length + e2;
-  }
-  return { d: digits.replace(/0+$/, ''), dp };
-}
-
-/** Rounds exact digits to `nd` significant digits, half to even (Go's decimal rounding). */
-function roundDigits(dg: Digits, nd: number): Digits {
-  if (nd < 0) return { d: '', dp: dg.dp };
-  if (dg.d.length <= nd) return dg;
-  const keep = dg.d.slice(0, nd);
-  const next = dg.d[nd];
-  const tail = dg.d.slice(nd + 1);
-  const lastOdd = nd > 0 && Number(keep[nd - 1]) % 2 === 1;
-  const up = next > '5' || (next === '5' && (/[1-9]/.test(tail) || lastOdd));
-  if (!up) return { d: keep.replace(/0+$/, ''), dp: dg.dp };
-  if (nd === 0) return { d: '1', dp: dg.dp + 1 };
-  const inc = (BigInt(keep) + 1n).toString();
-  if (inc.length > keep.length) return { d: inc.replace(/0+$/, ''), dp: dg.dp + 1 };
-  return { d: inc.replace(/0+$/, ''), dp: dg.dp };
-}
-
-/** Significant digits of |x|: shortest round-trip when `sig` is undefined, else rounded to `sig`. */
-function digitsOf(x: number, sig?: number): Digits {
-  if (x === 0) return { d: '', dp: 0 };
-  if (sig === undefined) {
-    const [mant, exp] = Math.abs(x).toExponential().split('e');
-    return { d: mant.replace('.', '').replace(/0+$/, ''), dp: Number(exp) + 1 };
-  }
-  return roundDigits(exactDigits(x), Math.max(sig, 1));
-}
-
-function expStr(e: number): string {
-  const a = Math.abs(e);
-  return (e < 0 ? '-' : '+') + (a < 10 ? '0' + a : String(a));
-}
-
-/** %e with `prec` decimals (prec < 0: shortest). */
-function fmtE(x: number, prec: number, e: string): string {
-  const dg = digitsOf(x, prec < 0 ? undefined : prec + 1);
-  let d = dg.d || '0';
-  const exp = dg.d ? dg.dp - 1 : 0;
-  if (prec >= 0) d = d.padEnd(prec + 1, '0');
-  const mant = d.length > 1 ? d[0] + '.' + d.slice(1) : d;
-  return mant + e + expStr(exp);
-}
-
-/** %f with `prec` decimals (prec < 0: shortest). */
-function fmtF(x: number, prec: number): string {
-  const dg = prec < 0 ? digitsOf(x) : roundDigits(exactDigits(x), exactDigits(x).dp + prec);
-  if (!dg.d) return prec > 0 ? '0.' + '0'.repeat(prec) : '0';
-  const intPart = dg.dp <= 0 ? '0' : (dg.d.slice(0, dg.dp) + '0'.repeat(Math.max(dg.dp - dg.d.length, 0)));
-  let frac = dg.dp >= 0 ? dg.d.slice(dg.dp) : '0'.repeat(-dg.dp) + dg.d;
-  if (prec >= 0) frac = frac.padEnd(prec, '0');
-  return frac ? intPart + '.' + frac : intPart;
-}
-
-/** %g with `prec` significant digits (prec < 0: shortest, as %v uses). */
-function fmtG(x: number, prec: number, e: string): string {
-  if (prec === 0) prec = 1;
-  const dg = digitsOf(Math.abs(x), prec < 0 ? undefined : prec);
-  const nd = dg.d.length;
-  let eprec = prec < 0 ? 6 : prec;
-  if (prec >= 0 && eprec > nd && nd >= dg.dp) eprec = nd;
-  if (prec < 0) eprec = 6;
-  const exp = dg.dp - 1;
-  if (dg.d && (exp < -4 || exp >= eprec)) {
-    const d = dg.d;
-    const mant = d.length > 1 ? d[0] + '.' + d.slice(1) : d;
-    return mant + e + expStr(exp);
-  }
-  if (!dg.d) return '0';
-  return fmtF(Math.abs(x), Math.max(nd - dg.dp, 0));
-}
-
-/** %x / %X of a float: Go's hexadecimal mantissa-and-exponent form, e.g. 0x1.cp+01. */
-function fmtHexFloat(x: number, prec: number, upper: boolean): string {
-  const a = Math.abs(x);
-  let exp = 0;
-  let mant = 0;
-  if (a !== 0) {
-    exp = Math.floor(Math.log2(a));
-    mant = a / 2 ** exp;
-    if (mant >= 2) [mant, exp] = [mant / 2, exp + 1];
-    if (mant < 1) [mant, exp] = [mant * 2, exp - 1];
-  }
-  let frac = '';
-  let f = mant - Math.floor(mant);
-  for (let i = 0; i < 13 && f > 0; i++) {
-    f *= 16;
-    const d = Math.floor(f);
-    frac += d.toString(16);
-    f -= d;
-  }
-  if (prec >= 0) {
-    if (frac.length > prec) {
-      const scaled = Math.round(parseInt('1' + frac.slice(0, prec + 1), 16) / 16);
-      let h = scaled.toString(16);
-      if (h.length > prec + 1) {
-        mant = 1;
-        exp++;
-        h = '1' + '0'.repeat(prec);
-      }
-      frac = h.slice(1);
-    } else frac = frac.padEnd(prec, '0');
-  }
-  const e = Math.abs(exp);
-  let s = `0x${Math.floor(mant)}${frac ? '.' + frac : ''}p${exp < 0 ? '-' : '+'}${e < 10 ? '0' + e : e}`;
-  if (upper) s = s.toUpperCase();
-  return s;
-}
-
 // ---- the printer --------------------------------------------------------------------------
 
 interface Spec {
@@ -203,7 +64,15 @@ interface Spec {
   prec: number; // -1: none
 }
 
-const noSpec: Spec = { plus: false, minus: false, sharp: false, space: false, zero: false, width: -1, prec: -1 };
+const noSpec: Spec = {
+  plus: false,
+  minus: false,
+  sharp: false,
+  space: false,
+  zero: false,
+  width: -1,
+  prec: -1,
+};
 
 function pad(s: string, sp: Spec, numeric: boolean): string {
   const n = [...s].length;
@@ -247,12 +116,17 @@ function fmtInt(n: number, verb: string, sp: Spec): string | undefined {
       body = a.toString(16).toUpperCase();
       break;
     case 'c':
-      return pad(n >= 0 && n <= 0x10ffff && !(n >= 0xd800 && n < 0xe000) ? String.fromCodePoint(n) : '\ufffd', sp, false);
+      return pad(
+        n >= 0 && n <= 0x10ffff && !(n >= 0xd800 && n < 0xe000) ? String.fromCodePoint(n) : '\ufffd',
+        sp,
+        false,
+      );
     case 'q':
       return pad(goQuoteRune(n, sp.plus), sp, false);
     case 'U': {
       let u = 'U+' + a.toString(16).toUpperCase().padStart(4, '0');
-      if (sp.sharp && n <= 0x10ffff && isPrint(String.fromCodePoint(n))) u += " '" + String.fromCodePoint(n) + "'";
+      if (sp.sharp && n <= 0x10ffff && isPrint(String.fromCodePoint(n)))
+        u += " '" + String.fromCodePoint(n) + "'";
       return pad(u, sp, false);
     }
     default:
@@ -302,8 +176,10 @@ function fmtFloat(x: number, verb: string, sp: Spec): string | undefined {
         return undefined;
     }
   }
-  if (Number.isNaN(x)) return pad(sp.plus ? '+NaN' : sp.space ? ' NaN' : 'NaN', { ...sp, zero: false }, false);
-  if (!Number.isFinite(x)) return pad(neg ? '-Inf' : sp.space && !sp.plus ? ' Inf' : '+Inf', { ...sp, zero: false }, false);
+  if (Number.isNaN(x))
+    return pad(sp.plus ? '+NaN' : sp.space ? ' NaN' : 'NaN', { ...sp, zero: false }, false);
+  if (!Number.isFinite(x))
+    return pad(neg ? '-Inf' : sp.space && !sp.plus ? ' Inf' : '+Inf', { ...sp, zero: false }, false);
   return pad(signed(neg, body, sp), { ...sp, zero: sp.zero && !sp.minus }, true);
 }
 
@@ -314,7 +190,11 @@ function fmtString(s: string, verb: string, sp: Spec): string | undefined {
     case 's':
       return pad(s, sp, false);
     case 'q':
-      return pad(sp.sharp && !/[`\r\n\t]/.test(s) && [...s].every(isPrint) ? '`' + s + '`' : goQuote(s, sp.plus), sp, false);
+      return pad(
+        sp.sharp && !/[`\r\n\t]/.test(s) && [...s].every(isPrint) ? '`' + s + '`' : goQuote(s, sp.plus),
+        sp,
+        false,
+      );
     case 'x':
     case 'X': {
       let bytes = Buffer.from(s, 'utf8');
@@ -360,7 +240,9 @@ function fmtValue(v: GoValue, verb: string, sp: Spec, depth = 0): string | undef
     }
     case 'map': {
       const m = v as Record<string, unknown>;
-      const items = sortedKeys(m).map((k) => fmtElem(k, verb, sp, depth) + ':' + fmtElem(fromJs(m[k]), verb, sp, depth));
+      const items = sortedKeys(m).map(
+        (k) => fmtElem(k, verb, sp, depth) + ':' + fmtElem(fromJs(m[k]), verb, sp, depth),
+      );
       return 'map[' + items.join(' ') + ']';
     }
     case 'func':
@@ -484,7 +366,9 @@ export function sprintf(format: string, args: GoValue[]): string {
     out += fmtValue(arg, verb, sp) ?? badVerb(arg, verb);
   }
   if (argi < args.length) {
-    const extra = args.slice(argi).map((a) => (a === null || a === undefined ? '<nil>' : `${typeName(a)}=${formatV(a)}`));
+    const extra = args
+      .slice(argi)
+      .map((a) => (a === null || a === undefined ? '<nil>' : `${typeName(a)}=${formatV(a)}`));
     out += '%!(EXTRA ' + extra.join(', ') + ')';
   }
   return out;

@@ -40,7 +40,8 @@ after(() => {
 
 const initTime = new Date(0);
 const ctx = (env: Record<string, string>): InterpolateContext => ({ initTime, variablesSection: true, env });
-const prefix = (node: string, fn: string): string => `template: root:1:2: executing "root" at <${node}>: error calling ${fn}: `;
+const prefix = (node: string, fn: string): string =>
+  `template: root:1:2: executing "root" at <${node}>: error calling ${fn}: `;
 
 function err(tpl: string, c: InterpolateContext): string {
   try {
@@ -53,21 +54,34 @@ function err(tpl: string, c: InterpolateContext): string {
 }
 
 describe('consul_key against a Consul-shaped HTTP API', () => {
-  const env = (): Record<string, string> => ({ CONSUL_HTTP_ADDR: `127.0.0.1:${port}`, CONSUL_HTTP_TOKEN: 'ctok' });
+  const env = (): Record<string, string> => ({
+    CONSUL_HTTP_ADDR: `127.0.0.1:${port}`,
+    CONSUL_HTTP_TOKEN: 'ctok',
+  });
   it('reads a key', () => assert.equal(render('{{consul_key `app/present`}}', ctx(env())), 'hello'));
   it('reports a missing key and an empty value', () => {
-    assert.equal(err('{{consul_key `app/nope`}}', ctx(env())), prefix('consul_key `app/nope`', 'consul_key') + 'key does not exist at the given path: app/nope');
-    assert.equal(err('{{consul_key `app/empty`}}', ctx(env())), prefix('consul_key `app/empty`', 'consul_key') + 'value is empty at path app/empty');
+    assert.equal(
+      err('{{consul_key `app/nope`}}', ctx(env())),
+      prefix('consul_key `app/nope`', 'consul_key') + 'key does not exist at the given path: app/nope',
+    );
+    assert.equal(
+      err('{{consul_key `app/empty`}}', ctx(env())),
+      prefix('consul_key `app/empty`', 'consul_key') + 'value is empty at path app/empty',
+    );
   });
   it('names the address when Consul is unreachable', () => {
     const msg = err('{{consul_key `a`}}', ctx({ CONSUL_HTTP_ADDR: '127.0.0.1:1' }));
     assert.equal(
       msg,
-      prefix('consul_key `a`', 'consul_key') + 'error reading consul key: Get "http://127.0.0.1:1/v1/kv/a": dial tcp 127.0.0.1:1: connect: connection refused',
+      prefix('consul_key `a`', 'consul_key') +
+        'error reading consul key: Get "http://127.0.0.1:1/v1/kv/a": dial tcp 127.0.0.1:1: connect: connection refused',
     );
   });
   it('passes the token', () => {
-    assert.match(err('{{consul_key `app/present`}}', ctx({ CONSUL_HTTP_ADDR: `http://127.0.0.1:${port}` })), /Unexpected response code: 403/);
+    assert.match(
+      err('{{consul_key `app/present`}}', ctx({ CONSUL_HTTP_ADDR: `http://127.0.0.1:${port}` })),
+      /Unexpected response code: 403/,
+    );
   });
 });
 
@@ -79,15 +93,25 @@ describe('vault against a Vault-shaped HTTP API', () => {
   });
   it("reports Packer's errors", () => {
     const p = (path: string, key: string): string => prefix(`vault \`${path}\` \`${key}\``, 'vault');
-    assert.equal(err('{{vault `secret/data/app` `nope`}}', ctx(env())), p('secret/data/app', 'nope') + 'Vault path does not contain the requested key');
-    assert.equal(err('{{vault `nothing` `k`}}', ctx(env())), p('nothing', 'k') + 'Vault Secret does not exist at the given path');
-    assert.equal(err('{{vault `kv1/empty` `k`}}', ctx(env())), p('kv1/empty', 'k') + 'Vault data was empty at the given path. Warnings: w1; w2');
+    assert.equal(
+      err('{{vault `secret/data/app` `nope`}}', ctx(env())),
+      p('secret/data/app', 'nope') + 'Vault path does not contain the requested key',
+    );
+    assert.equal(
+      err('{{vault `nothing` `k`}}', ctx(env())),
+      p('nothing', 'k') + 'Vault Secret does not exist at the given path',
+    );
+    assert.equal(
+      err('{{vault `kv1/empty` `k`}}', ctx(env())),
+      p('kv1/empty', 'k') + 'Vault data was empty at the given path. Warnings: w1; w2',
+    );
   });
   it('names the address when Vault is unreachable', () => {
     const msg = err('{{vault `a` `b`}}', ctx({ VAULT_ADDR: 'http://127.0.0.1:1', VAULT_TOKEN: 't' }));
     assert.equal(
       msg,
-      prefix('vault `a` `b`', 'vault') + 'Error reading vault secret: Get "http://127.0.0.1:1/v1/a": dial tcp 127.0.0.1:1: connect: connection refused',
+      prefix('vault `a` `b`', 'vault') +
+        'Error reading vault secret: Get "http://127.0.0.1:1/v1/a": dial tcp 127.0.0.1:1: connect: connection refused',
     );
   });
 });

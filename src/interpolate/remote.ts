@@ -29,12 +29,20 @@ req.on('error', (e) => out({ code: e.code || '', message: e.message }));
 `;
 
 /** GET `url`; never throws. */
-export function httpGetSync(url: string, headers: Record<string, string>, opts: { insecure?: boolean; timeoutMs?: number } = {}): HttpResult {
+export function httpGetSync(
+  url: string,
+  headers: Record<string, string>,
+  opts: { insecure?: boolean; timeoutMs?: number } = {},
+): HttpResult {
   const timeout = opts.timeoutMs ?? 5000;
-  const r = spawnSync(process.execPath, ['-e', childScript, url, JSON.stringify(headers), String(opts.insecure ?? false), String(timeout)], {
-    encoding: 'utf8',
-    timeout: timeout + 3000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['-e', childScript, url, JSON.stringify(headers), String(opts.insecure ?? false), String(timeout)],
+    {
+      encoding: 'utf8',
+      timeout: timeout + 3000,
+    },
+  );
   let hostPort = url;
   try {
     const u = new URL(url);

@@ -11,13 +11,17 @@ describe('formatGoTime (Go reference layouts, UTC)', () => {
     ['Mon Jan _2 15:04:05.000 MST -0700 2006 PM', 'Sat Nov 28 02:11:46.811 UTC +0000 2026 AM'],
     ['2006-01-02T15:04:05Z07:00', '2026-11-28T02:11:46Z'],
     ['Monday January 2 3:4:5 pm 06 __2 002', 'Saturday November 28 2:11:46 am 26 332 332'],
-    ['_2006 Jan2 Janx Monx MSTx 1 01 .9 ,999 .0 -07:00:00 Z070000 Z07 -07 Z07:00:00 15h04m', '_2026 Nov28 Janx Monx UTCx 11 11 .8 ,811 .8 +00:00:00 Z Z +00 Z 02h11m'],
+    [
+      '_2006 Jan2 Janx Monx MSTx 1 01 .9 ,999 .0 -07:00:00 Z070000 Z07 -07 Z07:00:00 15h04m',
+      '_2026 Nov28 Janx Monx UTCx 11 11 .8 ,811 .8 +00:00:00 Z Z +00 Z 02h11m',
+    ],
     ['05.000x .5 2.006 x01y', '46.811x .46 28.026 x11y'],
     ['', ''],
     ['PMpm Pm', 'AMam Pm'],
     ['.00000', '.81100'],
   ];
-  for (const [layout, want] of cases) it(JSON.stringify(layout), () => assert.equal(formatGoTime(t, layout), want));
+  for (const [layout, want] of cases)
+    it(JSON.stringify(layout), () => assert.equal(formatGoTime(t, layout), want));
 
   it('pads and switches to PM in the afternoon, day of year with _2/__2', () => {
     const d = new Date(Date.UTC(2021, 0, 5, 13, 7, 9, 40));

@@ -22,17 +22,7 @@ export class GoComplex {
 export type GoValue = unknown;
 
 export type Kind =
-  | 'invalid'
-  | 'nil'
-  | 'string'
-  | 'int'
-  | 'uint'
-  | 'float'
-  | 'complex'
-  | 'bool'
-  | 'slice'
-  | 'map'
-  | 'func';
+  'invalid' | 'nil' | 'string' | 'int' | 'uint' | 'float' | 'complex' | 'bool' | 'slice' | 'map' | 'func';
 
 /** Normalises a JS value coming from data or a host function into the value model. */
 export function fromJs(v: unknown): GoValue {
