@@ -50,7 +50,10 @@ test('answers every keyboard-interactive prompt with the password', async () => 
   const srv = await kbdServer('s3cret');
   const comm = await connectSsh({ host: '127.0.0.1', port: srv.port, username: 'u', password: 's3cret' });
   let out = '';
-  const status = await comm.start({ command: 'whoami', stdout: { write: (d: Buffer) => ((out += d), true) } as never });
+  const status = await comm.start({
+    command: 'whoami',
+    stdout: { write: (d: Buffer) => ((out += d), true) } as never,
+  });
   assert.equal(status, 0);
   assert.equal(out, 'ran "whoami\\n"');
   assert.deepEqual(srv.prompts, ['s3cret', 's3cret']);
