@@ -73,7 +73,10 @@ export function processIo(machineReadable: boolean): CliIo {
   return {
     stdout: process.stdout,
     stderr: process.stderr,
-    stdin: process.stdin,
+    // Lazy: creating process.stdin costs start-up time, and most commands never read it.
+    get stdin() {
+      return process.stdin;
+    },
     env: process.env,
     cwd: process.cwd(),
     machineReadable,
@@ -94,7 +97,11 @@ export async function run(argv: string[], ioIn?: Partial<CliIo>): Promise<number
   const args = [...argv];
   const mr = args.indexOf('-machine-readable');
   if (mr >= 0) args.splice(mr, 1);
-  const io: CliIo = { ...processIo(mr >= 0), ...ioIn, machineReadable: mr >= 0 };
+  const io = processIo(mr >= 0);
+  for (const [k, v] of Object.entries(ioIn ?? {})) {
+    Object.defineProperty(io, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  io.machineReadable = mr >= 0;
   try {
     return await dispatch(args, io);
   } catch (e) {

@@ -131,8 +131,6 @@ class Parser {
     this.enter();
     this.pos++;
     const out: Record<string, unknown> = {};
-    Object.setPrototypeOf(out, null);
-    const seen = new Set<string>();
     this.skipWs();
     if (this.buf[this.pos] === 0x7d) {
       this.pos++;
@@ -142,12 +140,13 @@ class Parser {
       this.skipWs();
       if (this.buf[this.pos] !== 0x22) this.fail('looking for beginning of object key string');
       const key = this.string();
-      if (seen.has(key) && this.duplicateKey === undefined) this.duplicateKey = key;
-      seen.add(key);
+      const dup = Object.prototype.hasOwnProperty.call(out, key);
+      if (dup && this.duplicateKey === undefined) this.duplicateKey = key;
       this.skipWs();
       if (this.buf[this.pos] !== 0x3a) this.fail('after object key');
       this.pos++;
       const v = this.value();
+      // Last value wins, as in Go; `__proto__` is an ordinary key in JSON.
       if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
       else out[key] = v;
       this.skipWs();
@@ -165,14 +164,9 @@ class Parser {
   }
 
   finishObject(out: Record<string, unknown>, start: number): Record<string, unknown> {
-    const plain: Record<string, unknown> = {};
-    for (const k of Object.keys(out)) {
-      if (k === '__proto__') Object.defineProperty(plain, k, { value: out[k], enumerable: true, writable: true, configurable: true });
-      else plain[k] = out[k];
-    }
-    this.positions.set(plain, this.posOf(start));
+    this.positions.set(out, this.posOf(start));
     this.depth--;
-    return plain;
+    return out;
   }
 
   array(): unknown[] {
