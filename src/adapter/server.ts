@@ -7,7 +7,7 @@
  */
 import { Writable, type Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import type { Connection, ServerChannel, Server, PublicKey, ParsedKey } from 'ssh2';
+import type { Algorithms, Connection, ServerChannel, Server, PublicKey, ParsedKey } from 'ssh2';
 import type { Communicator } from '../core/types.js';
 import { DISCONNECT_EXIT_STATUS } from '../core/types.js';
 import type { Ui } from '../ui/ui.js';
@@ -40,6 +40,17 @@ export interface Adapter {
   /** Stops listening, ends every connection and aborts commands still running. */
   close(): Promise<void>;
 }
+
+/**
+ * The hop from ansible's ssh to the proxy never leaves the machine: no compression (ansible's
+ * default `-C` would otherwise make both ends zlib every byte) and only AES-GCM (one pass, hardware
+ * AES through OpenSSL; OpenSSH would otherwise pick chacha20-poly1305 or aes-ctr + HMAC). Both are
+ * enabled by default in every OpenSSH since 6.2.
+ */
+const LOOPBACK_ALGORITHMS: Algorithms = {
+  compress: ['none'],
+  cipher: ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com'],
+};
 
 /** A Writable that forwards into a channel (with its backpressure) but never ends it. */
 function into(ch: Writable): Writable {
@@ -93,7 +104,7 @@ export async function startAdapter(opts: AdapterOptions): Promise<Adapter> {
   const aborter = new AbortController();
   const connections = new Set<Connection>();
 
-  const server: Server = new ssh2.Server({ hostKeys: [opts.hostKey] }, (conn: Connection) => {
+  const server: Server = new ssh2.Server({ hostKeys: [opts.hostKey], algorithms: LOOPBACK_ALGORITHMS }, (conn: Connection) => {
     connections.add(conn);
     let ready = false;
     conn.on('authentication', (ctx) => {
