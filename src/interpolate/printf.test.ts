@@ -39,6 +39,12 @@ describe('sprintf (Go fmt subset)', () => {
     ['%*d|%-*d|%.*f', [5, 1, 4, 2, 1, f(2.25)], '    1|2   |2.2'],
     ['%%|%5%', [], '%|%'],
     ['%d', [new GoUint(98)], '98'],
+    [
+      '%+v|%#v|%#v|%#v|%#v',
+      [5, 's', 5, f(1.5), ['a', null]],
+      '5|"s"|5|1.5|[]interface {}{"a", interface {}(nil)}',
+    ],
+    ['%.0f %.0f %.0f %.1f', [f(0.5), f(1.5), f(2.5), f(0.05)], '0 2 2 0.1'],
     ['%v|%.1f', [f(-0), f(Number.POSITIVE_INFINITY)], '-0|+Inf'],
   ];
   for (const [format, args, want] of cases) {

@@ -62,6 +62,7 @@ interface Spec {
   zero: boolean;
   width: number; // -1: none
   prec: number; // -1: none
+  sharpV?: boolean; // %#v: Go-syntax representation
 }
 
 const noSpec: Spec = {
@@ -233,13 +234,22 @@ function fmtValue(v: GoValue, verb: string, sp: Spec, depth = 0): string | undef
       return re === undefined || im === undefined ? undefined : pad(`(${re}${im}i)`, sp, false);
     }
     case 'string':
+      if (sp.sharpV) return pad(goQuote(v as string), sp, false);
       return fmtString(v as string, verb, sp);
     case 'slice': {
+      if (sp.sharpV) {
+        const items = (v as unknown[]).map((e) => sharpElem(fromJs(e), sp, depth));
+        return '[]interface {}{' + items.join(', ') + '}';
+      }
       const items = (v as unknown[]).map((e) => fmtElem(fromJs(e), verb, sp, depth));
       return '[' + items.join(' ') + ']';
     }
     case 'map': {
       const m = v as Record<string, unknown>;
+      if (sp.sharpV) {
+        const items = sortedKeys(m).map((k) => goQuote(k) + ':' + sharpElem(fromJs(m[k]), sp, depth));
+        return 'map[string]interface {}{' + items.join(', ') + '}';
+      }
       const items = sortedKeys(m).map(
         (k) => fmtElem(k, verb, sp, depth) + ':' + fmtElem(fromJs(m[k]), verb, sp, depth),
       );
@@ -254,6 +264,11 @@ function fmtElem(v: GoValue, verb: string, sp: Spec, depth: number): string {
   if (depth > 50) return '...';
   if (v === null && verb === 'v') return '<nil>';
   return fmtValue(v, verb, sp, depth + 1) ?? badVerb(v, verb);
+}
+
+function sharpElem(v: GoValue, sp: Spec, depth: number): string {
+  if (v === null || v === undefined) return 'interface {}(nil)';
+  return fmtElem(v, 'v', sp, depth);
 }
 
 function badVerb(v: GoValue, verb: string): string {
@@ -355,6 +370,11 @@ export function sprintf(format: string, args: GoValue[]): string {
       continue;
     }
     const arg = args[argi++];
+    if (verb === 'v') {
+      // %+v only matters for structs; %#v asks for Go syntax.
+      sp.plus = false;
+      if (sp.sharp) [sp.sharp, sp.sharpV] = [false, true];
+    }
     if (verb === 'T') {
       out += pad(arg === null || arg === undefined ? '<nil>' : typeName(arg), sp, false);
       continue;
