@@ -16,7 +16,10 @@ export async function readVarFile(path: string): Promise<Record<string, string>>
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new UserError(goOpenError(path, e));
+    const msg = goOpenError(path, e);
+    // Go opens a directory fine and fails reading it, inside the decoder.
+    if ((e as { code?: string }).code === 'EISDIR') throw new UserError(`Error reading variables in '${path}': ${msg}`);
+    throw new UserError(msg);
   }
   let value: unknown;
   try {
