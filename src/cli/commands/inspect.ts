@@ -46,6 +46,9 @@ function maskedDefaults(t: Template): Map<string, string> {
   return defaults;
 }
 
+/** Go's len(): names are padded by bytes, not characters. */
+const byteLength = (s: string): number => Buffer.byteLength(s, 'utf8');
+
 /** Prints Packer's inspect layout through `ui` (spec §4.4). */
 export function printInspect(t: Template, ui: CommandUi): void {
   // parity: command/core_wrapper.go InspectConfig
@@ -70,12 +73,12 @@ export function printInspect(t: Template, ui: CommandUi): void {
       ui.say('');
     }
     ui.say('Optional variables and their defaults:\n');
-    const max = Math.max(...keys.map((k) => k.length));
+    const max = Math.max(...keys.map(byteLength));
     for (const k of keys) {
       if (t.variables.get(k)?.required) continue;
       const d = defaults.get(k) ?? '';
       ui.machine('template-variable', k, d, '0');
-      ui.say(`  ${k}${' '.repeat(max - k.length)} = ${d}`);
+      ui.say(`  ${k}${' '.repeat(max - byteLength(k))} = ${d}`);
     }
   }
   ui.say('');
@@ -83,11 +86,11 @@ export function printInspect(t: Template, ui: CommandUi): void {
   if (t.builders.size === 0) ui.say('  <No builders>');
   else {
     const names = [...t.builders.keys()].sort();
-    const max = Math.max(...names.map((n) => n.length));
+    const max = Math.max(...names.map(byteLength));
     for (const n of names) {
       const b = t.builders.get(n);
       if (!b) continue;
-      let line = `  ${n}${' '.repeat(max - n.length)}`;
+      let line = `  ${n}${' '.repeat(max - byteLength(n))}`;
       if (b.name !== b.type) line += ` (${b.type})`;
       ui.machine('template-builder', n, b.type);
       ui.say(line);
