@@ -84,3 +84,15 @@ test('fix prints the fixed template and validates it', async () => {
     assert.match(r.stdout, /Error! Fixed template fails to parse: 1 error occurred:\n\t\* Unknown root level key in template: 'foo'\n\n\n\nThis is usually caused/);
   });
 });
+
+test('sensitive values are masked in human output but not in machine-readable output (Packer bug kept)', async () => {
+  clearSecrets();
+  const tpl = '{"variables":{"sec":"s3cr3t"},"sensitive-variables":["sec"],"builders":[{"type":"null","communicator":"none"}]}';
+  await withTemplate(tpl, async (p) => {
+    const human = await runKiln(['console', p], { input: '{{user `sec`}}-x\n' });
+    assert.equal(human.stdout, '<sensitive>-x\n');
+    const machine = await runKiln(['-machine-readable', 'console', p], { input: '{{user `sec`}}-x\n' });
+    assert.equal(machine.stdout, '1795827723,,ui,message,s3cr3t-x\n');
+  });
+  clearSecrets();
+});
