@@ -78,10 +78,19 @@ export function processIo(machineReadable: boolean): CliIo {
       return process.stdin;
     },
     env: process.env,
-    cwd: process.cwd(),
+    cwd: safeCwd(),
     machineReadable,
     now: () => new Date(),
   };
+}
+
+/** The working directory, or '.' when it no longer exists (process.cwd() throws then). */
+function safeCwd(): string {
+  try {
+    return process.cwd();
+  } catch {
+    return '.';
+  }
 }
 
 function debugWanted(env: Record<string, string | undefined>): boolean {
@@ -225,6 +234,13 @@ function reportError(e: unknown, io: CliIo): number {
 
 /** The entry point bin/kiln calls: runs kiln and exits the process with its exit code. */
 export async function main(argv: string[]): Promise<void> {
+  // A failure outside the command's promise chain is still a kiln bug: one line, no stack trace.
+  const fatal = (e: unknown) => {
+    const code = reportError(e, processIo(false));
+    process.exit(code === 0 ? 1 : code);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
   const code = await run(argv);
   process.stdout.write('', () => process.exit(code));
 }
