@@ -307,6 +307,20 @@ async function dialSocks5(
   timeoutMs: number,
 ): Promise<Socket> {
   const s = await dialTcp(proxy.host, proxy.port, timeoutMs);
+  try {
+    return await socks5Handshake(s, proxy, host, port);
+  } catch (err) {
+    s.destroy();
+    throw err;
+  }
+}
+
+async function socks5Handshake(
+  s: Socket,
+  proxy: SshProxyOptions,
+  host: string,
+  port: number,
+): Promise<Socket> {
   const { ByteReader } = await import('./byte-reader.js');
   const r = new ByteReader(s);
   const need = async (n: number): Promise<Buffer> => {
