@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
+import { createServer, connect as netConnect, type Server } from 'node:net';
 import { startSshEnv, freePort, type SshEnv } from '../env/ssh-env.js';
 import { stepConnect, type ConnectStepConfig } from '../../src/communicator/step-connect.js';
 import {
@@ -105,6 +106,42 @@ describe('connect step', () => {
         `^error: Last attempt to connect to kilntest@127.0.0.1:${env.port} via bastion kilnjump@127.0.0.1:${env.bastion.port} failed: Error connecting to bastion: ssh: handshake failed: ssh: unable to authenticate as "kilnjump"`,
       ),
     );
+  });
+
+  it('keeps trying until the machine starts listening', async () => {
+    const port = await freePort();
+    let relay: Server | undefined;
+    setTimeout(() => {
+      // The "machine" boots: a TCP relay to the sshd appears on the port.
+      relay = createServer((c) => {
+        const up = netConnect({ host: env.host, port: env.port });
+        c.pipe(up).pipe(c);
+        c.on('error', () => up.destroy());
+        up.on('error', () => c.destroy());
+      }).listen(port, '127.0.0.1');
+    }, 700);
+    const r = await connect({ type: 'ssh', ssh: await ssh({ port }), timeoutMs: 10_000 });
+    assert.equal(r.result, 'continue');
+    assert.equal(r.ui.lines.at(-1), 'say: Connected to SSH!');
+    assert.ok(r.ms >= 700);
+    relay?.close();
+  });
+
+  it('retries a silent server until ssh_timeout, naming the handshake timeout', async () => {
+    const silent = createServer(() => undefined).listen(0, '127.0.0.1');
+    await new Promise((r) => silent.once('listening', r));
+    const port = (silent.address() as { port: number }).port;
+    const r = await connect({
+      type: 'ssh',
+      ssh: await ssh({ port, handshakeTimeoutMs: 300 }),
+      timeoutMs: 1500,
+    });
+    assert.equal(r.state.error?.message, 'Timeout waiting for SSH.');
+    assert.equal(
+      r.ui.lines.at(-1),
+      `error: Last attempt to connect to kilntest@127.0.0.1:${port} failed: Timeout during SSH handshake`,
+    );
+    silent.close();
   });
 
   it('reports a missing agent at once', async () => {

@@ -251,7 +251,7 @@ function handshake(
       client.on('error', () => undefined); // later errors surface through channel failures
       resolve(client);
     });
-    client.once('error', (err: Error & { level?: string }) => {
+    client.on('error', (err: Error & { level?: string }) => {
       if (err.level === 'client-authentication') {
         const tried = [...new Set(attempted)].join(' ');
         fail(
