@@ -15,6 +15,7 @@ import { parseScpCommand, scpSink, scpSource, type ScpTarget } from './scp.js';
 import { serveSftp } from './sftp.js';
 import { downloadBuffer, remoteDo, remoteIsDir } from './remote.js';
 import { shellQuote } from './shellwords.js';
+import { debugLog, logEnabled } from '../util/log.js';
 
 export interface AdapterOptions {
   comm: Communicator;
@@ -169,14 +170,19 @@ export async function startAdapter(opts: AdapterOptions): Promise<Adapter> {
   }
 
   async function runExec(ch: ServerChannel, command: string): Promise<void> {
+    const started = Date.now();
     const scp = parseScpCommand(command);
-    if (!scp) return runRemote(ch, command);
-    const input = ch as unknown as Readable;
-    const code =
-      scp.direction === 'sink'
-        ? await scpSink(input, ch, scp, scpTarget(comm))
-        : await scpSource(input, ch, scp, scpTarget(comm));
-    finish(ch, code);
+    if (!scp) {
+      await runRemote(ch, command);
+    } else {
+      const input = ch as unknown as Readable;
+      const code =
+        scp.direction === 'sink'
+          ? await scpSink(input, ch, scp, scpTarget(comm))
+          : await scpSource(input, ch, scp, scpTarget(comm));
+      finish(ch, code);
+    }
+    if (logEnabled()) debugLog(`[INFO] ansible proxy: ${command.slice(0, 200)} done after ${Date.now() - started} ms`);
   }
 
   const port = await listen(server, opts.port ?? 0);
