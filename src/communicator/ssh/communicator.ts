@@ -199,6 +199,8 @@ interface Session {
 function exitStatus(ch: ClientChannel): Promise<number> {
   return new Promise((resolve) => {
     let status: number | undefined;
+    ch.on('error', () => undefined); // a broken session ends in 'close' (status 2300218)
+    ch.stderr.on('error', () => undefined);
     ch.on('exit', (code: number | null) => {
       if (typeof code === 'number') status = code;
     });
