@@ -71,7 +71,11 @@ function into(ch: Writable): Writable {
 }
 
 function finish(ch: ServerChannel, code: number): void {
-  if (ch.destroyed || ch.writableEnded) return;
+  if (code === DISCONNECT_EXIT_STATUS) debugLog('[WARN] ansible proxy: the remote command ended without an exit status');
+  if (ch.destroyed || ch.writableEnded) {
+    debugLog('[WARN] ansible proxy: channel already closed, no exit status sent');
+    return;
+  }
   ch.exit(code === DISCONNECT_EXIT_STATUS ? 255 : code);
   ch.end();
 }
@@ -107,6 +111,8 @@ export async function startAdapter(opts: AdapterOptions): Promise<Adapter> {
 
   const server: Server = new ssh2.Server({ hostKeys: [opts.hostKey], algorithms: LOOPBACK_ALGORITHMS }, (conn: Connection) => {
     connections.add(conn);
+    // Request/response traffic of small packets: Nagle's algorithm would hold back replies.
+    (conn as unknown as { setNoDelay?(on: boolean): void }).setNoDelay?.(true);
     let ready = false;
     conn.on('authentication', (ctx) => {
       if (ctx.method !== 'publickey' || ctx.username !== user) return ctx.reject(['publickey']);
