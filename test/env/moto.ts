@@ -98,7 +98,7 @@ export async function startMoto(): Promise<Moto> {
     await fsp.rm(stateDir, { recursive: true, force: true });
   };
   try {
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 120_000; // importing moto is slow on a busy machine
     while (!(await ready(port))) {
       if (child.exitCode !== null) {
         throw new Error(
@@ -106,7 +106,7 @@ export async function startMoto(): Promise<Moto> {
         );
       }
       if (Date.now() > deadline)
-        throw new Error(`Cannot start moto: 127.0.0.1:${port} not answering after 30s`);
+        throw new Error(`Cannot start moto: 127.0.0.1:${port} not answering after 120s`);
       await new Promise((r) => setTimeout(r, 100));
     }
     const seeded = await run('python3', [join(helpers, 'seed.py'), endpoint, 'us-east-1'], {
