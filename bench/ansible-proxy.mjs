@@ -143,16 +143,26 @@ async function direct(tag) {
 
 const proxy = [];
 const plain = [];
+const failures = [];
 try {
   // one warm-up of each (python bytecode, sudo caches), not counted
   await viaProxy('warm-proxy');
   await direct('warm-direct');
   for (let i = 0; i < runs; i++) {
     const order = i % 2 ? ['direct', 'proxy'] : ['proxy', 'direct'];
+    const round = {};
     for (const which of order) {
-      if (which === 'proxy') proxy.push(await viaProxy(`p${i}`));
-      else plain.push(await direct(`d${i}`));
-      console.error(`${which} run ${i + 1}: ${(which === 'proxy' ? proxy : plain).at(-1).toFixed(0)} ms`);
+      try {
+        round[which] = which === 'proxy' ? await viaProxy(`p${i}`) : await direct(`d${i}`);
+        console.error(`${which} run ${i + 1}: ${round[which].toFixed(0)} ms`);
+      } catch (e) {
+        failures.push(`${which} run ${i + 1}: ${e.message.split('\n').filter((l) => /fatal|UNREACHABLE|failed:/.test(l)).join(' ')}`);
+        console.error(failures.at(-1));
+      }
+    }
+    if (round.proxy !== undefined && round.direct !== undefined) {
+      proxy.push(round.proxy);
+      plain.push(round.direct);
     }
   }
 } finally {
@@ -188,6 +198,7 @@ const section = [
   `Ratio of each round (proxy / direct, run back to back): ${paired.map((r) => r.toFixed(2)).join(', ')}.`,
   `**Ratio proxy / direct (median of the rounds): ${ratio.toFixed(2)}×** (target ≤ 1.15×); ratio of the`,
   `medians: ${(mp / md).toFixed(2)}×. Other work shared the machine during the runs, hence the spread.`,
+  ...(failures.length ? ['', `Failed runs (their round is left out): ${failures.join('; ')}.`] : []),
 ].join('\n');
 
 const doc = join(root, 'docs/benchmarks.md');
