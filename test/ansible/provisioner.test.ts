@@ -232,6 +232,47 @@ describe('ansible provisioner (real ansible-playbook, real sshd)', () => {
     await assert.rejects(create().prepare([{}], packerConfig(), {}), /playbook_file must be specified\./);
   });
 
+  test('galaxy: roles installed from a requirements file into roles_path, then used', async () => {
+    const gdir = join(work, 'galaxy');
+    await fsp.mkdir(gdir);
+    const tgz = join(gdir, 'kiln_role.tar.gz');
+    const t = await exec('tar', ['-czf', tgz, '-C', FIXTURES, 'galaxy-role']);
+    assert.equal(t.code, 0, t.stderr);
+    const req = join(gdir, 'requirements.yml');
+    await fsp.writeFile(req, `- src: ${tgz}\n  name: kiln_role\n`);
+    const pb = join(gdir, 'site.yml');
+    await fsp.writeFile(pb, '- hosts: all\n  gather_facts: false\n  roles:\n    - kiln_role\n');
+    const roles = join(gdir, 'roles');
+    const p = create();
+    await p.prepare(
+      [
+        {
+          playbook_file: pb,
+          galaxy_file: req,
+          roles_path: roles,
+          galaxy_force_install: true,
+          ansible_env_vars: [`ANSIBLE_ROLES_PATH=${roles}`],
+        },
+      ],
+      packerConfig(),
+      {},
+    );
+    const ui = recordingUi();
+    await p.provision({ ui, comm, data, signal: new AbortController().signal });
+    const text = ui.lines.join('\n');
+    assert.match(text, /^ {4}test: Executing Ansible Galaxy$/m);
+    assert.match(text, /kiln_role was installed successfully/);
+    assert.match(text, /TASK \[kiln_role : Say hello from the galaxy role\]/);
+    assert.ok(existsSync(join(roles, 'kiln_role', 'tasks', 'main.yml')));
+
+    await fsp.writeFile(req, '- src: /nonexistent/role.tar.gz\n  name: nope\n');
+    const p2 = create();
+    await p2.prepare([{ playbook_file: pb, galaxy_file: req, roles_path: roles }], packerConfig(), {});
+    await assert.rejects(p2.provision({ ui: recordingUi(), comm, data, signal: new AbortController().signal }), {
+      message: 'Error executing Ansible: Error executing Ansible Galaxy: Non-zero exit status: exit status 1',
+    });
+  });
+
   test('what ansible makes of the reference template\'s quoted arguments', async () => {
     // Packer passes "'-O'" and "'ansible_python_interpreter=/usr/bin/python3'" verbatim, and so does
     // kiln: ansible shlex-splits --scp-extra-args (→ -O) but parses --extra-vars as key=value, which
