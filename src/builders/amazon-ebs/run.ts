@@ -174,6 +174,11 @@ export async function runEbs(
     debug: pc.debug,
     stepTimings: ctx.stepTimings,
   });
+  if (state.error || state.cancelled) {
+    // -on-error=abort skips StepConnect's cleanup: the cloud resources stay, the local SSH
+    // connection must not (it would keep the process alive).
+    await state.communicator?.close().catch(() => undefined);
+  }
   if (state.leftovers.length > 0 && (state.error || state.cancelled)) {
     ctx.ui.error(
       `Temporary resources left behind (tagged ${RUN_ID_TAG}=${state.runId} where AWS allows tags); delete them yourself:`,
