@@ -75,6 +75,18 @@ export function stepConnect<S extends ProvisionState>(cfg: ConnectStepConfig<S>)
         user: opts.username,
         password: opts.password ?? '',
         sshAgentAuth: !!opts.agentAuth,
+        ...(opts.bastion
+          ? {
+              bastion: {
+                host: opts.bastion.host,
+                port: opts.bastion.port,
+                user: opts.bastion.username,
+                // With agent auth the agent answers; a key file would make ansible's ssh skip the agent.
+                privateKey: opts.bastion.agentAuth ? undefined : opts.bastion.privateKeys?.[0]?.toString(),
+                agentAuth: opts.bastion.agentAuth,
+              },
+            }
+          : {}),
         ...(cfg.connectionInfo?.(state) ?? {}),
       };
       return 'continue';

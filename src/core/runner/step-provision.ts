@@ -26,6 +26,8 @@ export interface ConnectionInfo {
   sshPrivateKeyFile?: string;
   sshAgentAuth?: boolean;
   winrmPassword?: string;
+  /** The bastion the connection went through, for provisioners that connect on their own (ansible, use_proxy false). */
+  bastion?: { host: string; port: number; user: string; privateKey?: string; agentAuth?: boolean };
 }
 
 /** The state StepProvision reads and writes; builder states extend it. */
@@ -69,6 +71,13 @@ export function provisionHookData(state: ProvisionState, runUuid: string): Gener
   data.SSHPrivateKeyFile = c.sshPrivateKeyFile ?? '';
   data.SSHAgentAuth = String(c.sshAgentAuth ?? false);
   data.WinRMPassword = c.winrmPassword ?? '';
+  if (c.bastion) {
+    data.SSHBastionHost = c.bastion.host;
+    data.SSHBastionPort = String(c.bastion.port);
+    data.SSHBastionUser = c.bastion.user;
+    data.SSHBastionPrivateKey = c.bastion.privateKey ?? '';
+    data.SSHBastionAgentAuth = String(c.bastion.agentAuth ?? false);
+  }
   return data;
 }
 
