@@ -8,6 +8,7 @@ import { decodeConfig, Problems, type DecodedConfig } from '../../config/decode.
 import { parseAnsibleVersion } from './args.js';
 import { ansibleFields } from './fields.js';
 import { runCapture } from './run.js';
+import { cachedMajorVersion } from './version-cache.js';
 
 export type KeyType = 'ed25519' | 'ecdsa' | 'rsa';
 
@@ -89,7 +90,7 @@ export async function prepareAnsible(
 
   let ansibleMajor = 2;
   if (!decoded.skipVersionCheck) {
-    const v = await ansibleMajorVersion(decoded.command);
+    const v = await cachedMajorVersion(decoded.command, () => ansibleMajorVersion(decoded.command));
     if (typeof v === 'string') problems.add(v);
     else ansibleMajor = v;
   }
