@@ -3,12 +3,10 @@
  * (nothing to connect with `communicator: none`) and runs the provisioners; creates nothing.
  * Steps: StepConnect, StepProvision.
  */
-import { readFileSync } from 'node:fs';
 import type { Artifact, BuildContext, Builder, PackerConfig, PrepareResult, RawConfig } from '../../core/types.js';
 import { runSteps, stepProvision, type ProvisionState, type StepList } from '../../core/runner/index.js';
 import { stepConnect } from '../../communicator/step-connect.js';
-import { expandUser, parseTunnelArgument, type CommunicatorConfig } from '../../communicator/config.js';
-import type { SshConnectOptions } from '../../communicator/ssh/options.js';
+import { sshOptions } from '../../communicator/connect-options.js';
 import { InternalError } from '../../util/errors.js';
 import { decodeNullConfig, type NullConfig } from './config.js';
 
@@ -68,54 +66,4 @@ export class NullBuilder implements Builder {
     if (state.error) throw state.error;
     return new NullArtifact();
   }
-}
-
-/** The connect step's SSH options from the decoded communicator options (key files read now). */
-export function sshOptions(c: CommunicatorConfig): SshConnectOptions {
-  const keyFile = c.sshPrivateKeyFile !== '' ? [readFileSync(expandUser(c.sshPrivateKeyFile))] : [];
-  const bastionKeyFile = c.sshBastionPrivateKeyFile || c.sshPrivateKeyFile;
-  const tunnels = (list: string[]) =>
-    list.map((v) => {
-      const t = parseTunnelArgument(v);
-      return { port: t.listenPort, host: t.forwardHost, hostPort: t.forwardPort };
-    });
-  return {
-    host: c.sshHost,
-    port: c.sshPort,
-    username: c.sshUsername,
-    ...(c.sshPassword !== '' ? { password: c.sshPassword } : {}),
-    privateKeys: keyFile,
-    agentAuth: c.sshAgentAuth,
-    disableAgentForwarding: c.sshDisableAgentForwarding,
-    pty: c.sshPty,
-    keepAliveIntervalMs: c.sshKeepAliveInterval,
-    readWriteTimeoutMs: c.sshReadWriteTimeout,
-    fileTransferMethod: c.sshFileTransferMethod === 'sftp' ? 'sftp' : 'scp',
-    ...(c.sshCiphers.length ? { ciphers: c.sshCiphers } : {}),
-    ...(c.sshKEXAlgos.length ? { keyExchangeAlgorithms: c.sshKEXAlgos } : {}),
-    ...(c.sshBastionHost !== ''
-      ? {
-          bastion: {
-            host: c.sshBastionHost,
-            port: c.sshBastionPort,
-            username: c.sshBastionUsername,
-            ...(c.sshBastionPassword !== '' ? { password: c.sshBastionPassword } : {}),
-            ...(bastionKeyFile !== '' ? { privateKeys: [readFileSync(expandUser(bastionKeyFile))] } : {}),
-            agentAuth: c.sshBastionAgentAuth,
-          },
-        }
-      : {}),
-    ...(c.sshProxyHost !== ''
-      ? {
-          proxy: {
-            host: c.sshProxyHost,
-            port: c.sshProxyPort,
-            ...(c.sshProxyUsername !== '' ? { username: c.sshProxyUsername } : {}),
-            ...(c.sshProxyPassword !== '' ? { password: c.sshProxyPassword } : {}),
-          },
-        }
-      : {}),
-    localTunnels: tunnels(c.sshLocalTunnels),
-    remoteTunnels: tunnels(c.sshRemoteTunnels),
-  };
 }

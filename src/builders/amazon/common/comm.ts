@@ -1,68 +1,11 @@
 /**
- * The communicator options the amazon builders embed (the shared table of
- * src/communicator/config.ts) and what the builder derives from them: the connect step's SSH
- * options. Key files are read here, at run time only.
+ * The communicator options the amazon builders embed: the shared table of
+ * src/communicator/config.ts; the connect step's SSH options come from
+ * src/communicator/connect-options.ts.
  */
-import { readFileSync } from 'node:fs';
-import {
-  communicatorFields,
-  expandUser,
-  parseTunnelArgument,
-  type CommunicatorConfig,
-} from '../../../communicator/config.js';
-import type { SshConnectOptions, SshTunnel } from '../../../communicator/ssh/options.js';
+import { communicatorFields, type CommunicatorConfig } from '../../../communicator/config.js';
 
 export const commFields = communicatorFields;
 export type CommDecoded = CommunicatorConfig;
 
-function tunnels(list: string[]): SshTunnel[] {
-  return list.map((v) => {
-    const t = parseTunnelArgument(v);
-    return { port: t.listenPort, host: t.forwardHost, hostPort: t.forwardPort };
-  });
-}
-
-/** SSH options of the connect step (the run adds the instance address and the temporary key). */
-export function sshOptions(c: CommDecoded): SshConnectOptions {
-  const keys = c.sshPrivateKeyFile !== '' ? [readFileSync(expandUser(c.sshPrivateKeyFile))] : [];
-  const bastionKeyFile = c.sshBastionPrivateKeyFile || c.sshPrivateKeyFile;
-  return {
-    host: c.sshHost,
-    port: c.sshPort,
-    username: c.sshUsername,
-    ...(c.sshPassword !== '' ? { password: c.sshPassword } : {}),
-    privateKeys: keys,
-    agentAuth: c.sshAgentAuth,
-    disableAgentForwarding: c.sshDisableAgentForwarding,
-    pty: c.sshPty,
-    keepAliveIntervalMs: c.sshKeepAliveInterval,
-    readWriteTimeoutMs: c.sshReadWriteTimeout,
-    fileTransferMethod: c.sshFileTransferMethod === 'sftp' ? 'sftp' : 'scp',
-    ...(c.sshCiphers.length > 0 ? { ciphers: c.sshCiphers } : {}),
-    ...(c.sshKEXAlgos.length > 0 ? { keyExchangeAlgorithms: c.sshKEXAlgos } : {}),
-    ...(c.sshBastionHost !== ''
-      ? {
-          bastion: {
-            host: c.sshBastionHost,
-            port: c.sshBastionPort,
-            username: c.sshBastionUsername,
-            ...(c.sshBastionPassword !== '' ? { password: c.sshBastionPassword } : {}),
-            ...(bastionKeyFile !== '' ? { privateKeys: [readFileSync(expandUser(bastionKeyFile))] } : {}),
-            agentAuth: c.sshBastionAgentAuth,
-          },
-        }
-      : {}),
-    ...(c.sshProxyHost !== ''
-      ? {
-          proxy: {
-            host: c.sshProxyHost,
-            port: c.sshProxyPort,
-            ...(c.sshProxyUsername !== '' ? { username: c.sshProxyUsername } : {}),
-            ...(c.sshProxyPassword !== '' ? { password: c.sshProxyPassword } : {}),
-          },
-        }
-      : {}),
-    localTunnels: tunnels(c.sshLocalTunnels),
-    remoteTunnels: tunnels(c.sshRemoteTunnels),
-  };
-}
+export { sshOptions } from '../../../communicator/connect-options.js';
