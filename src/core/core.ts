@@ -350,11 +350,15 @@ class CoreImpl implements Core {
     build.prepareResult = await build.builder.prepare([builderRaw], build.packerConfig);
     build.placeholderData = placeholderData(build.prepareResult.generatedDataKeys ?? []);
     const provs = build.cleanupProvisioner ? [...build.provisioners, build.cleanupProvisioner] : build.provisioners;
-    for (const p of provs) await p.provisioner.prepare(p.raws, build.packerConfig, build.placeholderData);
+    const provWarnings: string[] = [];
+    for (const p of provs) {
+      const r = await p.provisioner.prepare(p.raws, build.packerConfig, build.placeholderData);
+      if (r && r.warnings) provWarnings.push(...r.warnings);
+    }
     for (const chain of build.postProcessors) {
       for (const pp of chain) await pp.postProcessor.configure(pp.raws, build.packerConfig, build.placeholderData);
     }
-    return build.prepareResult.warnings ?? [];
+    return [...(build.prepareResult.warnings ?? []), ...provWarnings];
   }
 }
 

@@ -80,9 +80,14 @@ export interface ProvisionContext {
   signal: AbortSignal;
 }
 
+export interface ProvisionerPrepareResult {
+  warnings?: string[];
+}
+
 export interface Provisioner {
   /** raws = [template config, override (if any)]; placeholder = the prepare-time generated data. */
-  prepare(raws: RawConfig[], pc: PackerConfig, placeholder: GeneratedData): Promise<void>;
+  /** May return warnings (kiln addition), shown like a builder's prepare warnings. */
+  prepare(raws: RawConfig[], pc: PackerConfig, placeholder: GeneratedData): Promise<void | ProvisionerPrepareResult>;
   provision(ctx: ProvisionContext): Promise<void>;
 }
 
