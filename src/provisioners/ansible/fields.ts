@@ -27,6 +27,7 @@ export const ansibleFields = {
   rolesPath: f.string('roles_path', 'Where galaxy installs roles (-p).'),
   collectionsPath: f.string('collections_path', 'Where galaxy installs collections (-p).'),
   useProxy: f.tristate('use_proxy', 'false: ansible connects to the machine directly.'),
+  goldenImageChecks: f.tristate('golden_image_checks', 'kiln only. false: do not warn about playbook tasks that start services.'),
   ansibleProxyKeyType: f.string('ansible_proxy_key_type', 'Key type of the proxy keys: ed25519 (default), ecdsa or rsa.'),
 };
 
