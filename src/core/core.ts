@@ -29,6 +29,7 @@ import { goQuote } from '../template/go-quote.js';
 import { CoreInitError, type Diagnostic } from './errors.js';
 
 import { CORE_VERSION } from './version.js';
+import { placeholderData } from '../config/decode.js';
 
 export { CORE_VERSION };
 
@@ -169,32 +170,7 @@ export async function initializeCore(opts: InitializeOptions): Promise<Core> {
   return core;
 }
 
-const PLACEHOLDER_KEYS = [
-  'ID',
-  'Host',
-  'Port',
-  'User',
-  'Password',
-  'ConnType',
-  'PackerRunUUID',
-  'PackerHTTPPort',
-  'PackerHTTPIP',
-  'PackerHTTPAddr',
-  'SSHPublicKey',
-  'SSHPrivateKey',
-  'WinRMPassword',
-];
-
-/** The prepare-time placeholder map (spec §3.6) for the given builder-declared extra keys. */
-export function placeholderData(extraKeys: string[] = []): GeneratedData {
-  const out: GeneratedData = {};
-  for (const k of [...PLACEHOLDER_KEYS, ...extraKeys]) {
-    // parity: packerbuilderdata placeholder text
-    out[k] = `Build_${k}. To set this dynamically in the Packer template, you must use the \`build\` function`;
-  }
-  out.WinRMPassword = '{{.WinRMPassword}}';
-  return out;
-}
+export { placeholderData };
 
 class CoreImpl implements Core {
   templatePath: string;
