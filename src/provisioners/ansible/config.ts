@@ -9,6 +9,7 @@ import { parseAnsibleVersion } from './args.js';
 import { ansibleFields } from './fields.js';
 import { runCapture } from './run.js';
 import { cachedMajorVersion } from './version-cache.js';
+import { goPathError } from '../../util/go-os-error.js';
 
 export type KeyType = 'ed25519' | 'ecdsa' | 'rsa';
 
@@ -18,16 +19,8 @@ export type AnsibleConfig = DecodedConfig<typeof ansibleFields> & {
   proxyKeyType: KeyType;
 };
 
-/** Go's text for an os.Stat failure: `stat <path>: no such file or directory`. */
-function goStatError(path: string, err: NodeJS.ErrnoException): string {
-  const texts: Record<string, string> = {
-    ENOENT: 'no such file or directory',
-    EACCES: 'permission denied',
-    ENOTDIR: 'not a directory',
-    ELOOP: 'too many levels of symbolic links',
-    ENAMETOOLONG: 'file name too long',
-  };
-  return `stat ${path}: ${texts[err.code ?? ''] ?? err.message}`;
+function goStatError(path: string, e: unknown): string {
+  return goPathError('stat', path, e);
 }
 
 async function validateFile(problems: Problems, path: string, key: string, required: boolean): Promise<void> {

@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import type { GeneratedData, PackerConfig, RawConfig } from '../../core/types.js';
 import { decodeConfig, f, type DecodedConfig } from '../../config/decode.js';
 import { ConfigError } from '../../util/errors.js';
+import { goPathError } from '../../util/go-os-error.js';
 
 export const fileFields = {
   source: f.string('source', 'A local (upload) or remote (download) path.'),
@@ -37,16 +38,7 @@ export function prepareFile(raws: RawConfig[], pc: PackerConfig, placeholder: Ge
   return cfg;
 }
 
-/** Go's os.Stat error text. */
+/** Go's os.Stat error text: `stat <path>: no such file or directory`. */
 export function goStatError(path: string, e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  const reason =
-    code === 'ENOENT'
-      ? 'no such file or directory'
-      : code === 'EACCES'
-        ? 'permission denied'
-        : code === 'ENOTDIR'
-          ? 'not a directory'
-          : (e as Error).message;
-  return `stat ${path}: ${reason}`;
+  return goPathError('stat', path, e);
 }

@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import type { GeneratedData, PackerConfig, RawConfig } from '../../core/types.js';
 import { decodeConfig, f, type DecodedConfig } from '../../config/decode.js';
 import { ConfigError } from '../../util/errors.js';
+import { goPathError } from '../../util/go-os-error.js';
 
 /** The option table of `shell`. */
 export const shellFields = {
@@ -77,16 +78,6 @@ export function prepareShell(raws: RawConfig[], pc: PackerConfig, placeholder: G
   return cfg;
 }
 
-/** Go's os.Stat error text: `stat <path>: no such file or directory`. */
 function goStatError(path: string, e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  const reason =
-    code === 'ENOENT'
-      ? 'no such file or directory'
-      : code === 'EACCES'
-        ? 'permission denied'
-        : code === 'ENOTDIR'
-          ? 'not a directory'
-          : (e as Error).message;
-  return `stat ${path}: ${reason}`;
+  return goPathError('stat', path, e);
 }
