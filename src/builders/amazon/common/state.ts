@@ -20,7 +20,15 @@ export interface AmazonConfig extends AccessConfig, AmiConfig, RunConfig, CommFi
 /** A resource this run created and has not removed (for `-on-error=abort` and a later cleanup). */
 export interface Leftover {
   kind:
-    'key pair' | 'security group' | 'instance' | 'AMI' | 'snapshot' | 'volume' | 'instance profile' | 'role';
+    | 'key pair'
+    | 'security group'
+    | 'instance'
+    | 'AMI'
+    | 'snapshot'
+    | 'volume'
+    | 'instance profile'
+    | 'role'
+    | 'launch template';
   id: string;
   region: string;
 }
