@@ -19,11 +19,15 @@ export interface Ec2 {
   region: string;
 }
 
-interface StaticCredentials {
+export interface StaticCredentials {
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken?: string;
+  expiration?: Date;
 }
+
+/** Resolved credentials for every client of a build: fixed keys, or a provider (assume_role). */
+export type CredentialsInput = StaticCredentials | (() => Promise<StaticCredentials>);
 
 /** The endpoint for EC2 calls, or undefined for the SDK's regional default. */
 export function ec2Endpoint(access: AccessConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -99,14 +103,21 @@ function iniSection(text: string, name: string): Record<string, string> {
   return out;
 }
 
-/** Creates the EC2 client for a region (the SDK is loaded here, not before). */
-export async function createEc2(access: AccessConfig, region: string): Promise<Ec2> {
+/**
+ * Creates the EC2 client for a region (the SDK is loaded here, not before). `credentials`, when
+ * given, replaces the static-key lookup (Vault keys, an assume_role provider: session.ts).
+ */
+export async function createEc2(
+  access: AccessConfig,
+  region: string,
+  credentials?: CredentialsInput,
+): Promise<Ec2> {
   // kiln supports Node 20; the SDK's "upgrade to node 22" notice would only interrupt build output.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // require() of the SDK's CommonJS bundle: import() of it would also lex the whole multi-megabyte
   // file for its export names, about 0.2 s more at every build start.
   const sdk = createRequire(import.meta.url)('@aws-sdk/client-ec2') as Ec2Sdk;
-  const creds = staticCredentials(access);
+  const creds = credentials ?? staticCredentials(access);
   let requestHandler: unknown;
   if (access.insecure_skip_tls_verify) {
     const { Agent } = await import('node:https');
