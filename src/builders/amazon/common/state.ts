@@ -8,6 +8,7 @@ import type { GeneratedData } from '../../../core/types.js';
 import type { Ui } from '../../../ui/ui.js';
 import type { AccessConfig, AmiConfig, BlockDevice, CommFields, RunConfig } from './config.js';
 import type { Ec2 } from './aws.js';
+import type { Iam } from './iam.js';
 
 /** Everything the steps read from the decoded configuration. */
 export interface AmazonConfig extends AccessConfig, AmiConfig, RunConfig, CommFields {
@@ -57,6 +58,10 @@ export interface AmazonState extends ProvisionState {
   securityGroupIds: string[];
   tempSecurityGroup?: string;
   instanceProfile: string;
+  /** The IAM client, created on first use (only builds that need IAM load that SDK). */
+  iam?: () => Promise<Iam>;
+  /** What StepIamInstanceProfile created (B.6), for its cleanup. */
+  tempIam?: { profile?: string; role?: string; policy?: string; attached?: boolean };
   instance?: Instance;
   instanceId?: string;
   /** The address the communicator dials (B.11). */

@@ -1,0 +1,110 @@
+/**
+ * IAM for the amazon builders (spec §B.6): the client (AWS SDK v3, loaded only when a build needs
+ * IAM), the endpoints of the global services, the temporary instance profile's names and
+ * documents, and the waiters of aws-sdk-go v1.36 (InstanceProfileExists 1 s × 40, RoleExists
+ * 1 s × 20) with their error text.
+ */
+import { createRequire } from 'node:module';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { AccessConfig, PolicyDocument } from './config.js';
+import type { CredentialsInput } from './aws.js';
+import { awsErrorCode } from './aws.js';
+import { sleep } from './waiters.js';
+
+export type IamSdk = typeof import('@aws-sdk/client-iam');
+
+export interface Iam {
+  sdk: IamSdk;
+  client: IAMClient;
+}
+
+/**
+ * The endpoint of a service other than EC2 (IAM, STS): AWS_ENDPOINT_URL_<SERVICE>, then
+ * AWS_ENDPOINT_URL, else undefined (the SDK's default). Packer 1.6.6 also sent these calls to
+ * `custom_endpoint_ec2` (one endpoint for the whole session); kiln does not: an EC2 VPC endpoint
+ * does not answer IAM or STS (docs/compatibility.md).
+ */
+export function serviceEndpoint(
+  service: 'IAM' | 'STS',
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  const e = env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || '';
+  if (e === '') return undefined;
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(e) ? e : `https://${e}`;
+}
+
+/** Creates the IAM client (the SDK is loaded here, not before). */
+export async function createIam(
+  access: AccessConfig,
+  region: string,
+  credentials: CredentialsInput | undefined,
+): Promise<Iam> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const sdk = createRequire(import.meta.url)('@aws-sdk/client-iam') as IamSdk;
+  let requestHandler: unknown;
+  if (access.insecure_skip_tls_verify) {
+    const { Agent } = await import('node:https');
+    requestHandler = { httpsAgent: new Agent({ rejectUnauthorized: false }) };
+  }
+  const client = new sdk.IAMClient({
+    // IAM is global; the SDK maps every commercial region to iam.amazonaws.com.
+    region: region || 'us-east-1',
+    endpoint: serviceEndpoint('IAM'),
+    maxAttempts: access.max_retries + 1,
+    retryMode: 'adaptive',
+    ...(credentials ? { credentials } : access.profile ? { profile: access.profile } : {}),
+    ...(requestHandler ? { requestHandler: requestHandler as never } : {}),
+  });
+  return { sdk, client };
+}
+
+/** The trust policy of the temporary role: EC2 may assume it. */
+export const EC2_TRUST_POLICY =
+  '{"Version": "2012-10-17","Statement": [{"Effect": "Allow","Principal": {"Service": "ec2.amazonaws.com"},"Action": "sts:AssumeRole"}]}';
+
+function strings(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  if (Array.isArray(v)) return v.map((x) => String(x));
+  return [String(v)];
+}
+
+/**
+ * The inline policy as Packer serialised its PolicyDocument struct: `Version`, then `Statement`
+ * with `Effect`, `Action`, `Resource` per statement (a single string becomes a one-element list,
+ * as Packer's weak decoding did).
+ */
+export function policyJson(doc: PolicyDocument): string {
+  const raw = doc as unknown as { Version?: unknown; Statement?: unknown };
+  const statements = Array.isArray(raw.Statement) ? raw.Statement : raw.Statement ? [raw.Statement] : [];
+  return JSON.stringify({
+    Version: raw.Version === undefined ? '' : String(raw.Version),
+    Statement: (statements as Record<string, unknown>[]).map((s) => ({
+      Effect: s.Effect === undefined ? '' : String(s.Effect),
+      Action: strings(s.Action),
+      Resource: strings(s.Resource),
+    })),
+  });
+}
+
+/**
+ * aws-sdk-go v1's IAM "exists" waiters: the first check at once, then every `delayMs`; success on
+ * an answer, retry on NoSuchEntity, any other error fails at once. Exhaustion reads
+ * `ResourceNotReady: exceeded wait attempts`.
+ */
+export async function waitExists(
+  check: () => Promise<unknown>,
+  attempts: number,
+  delayMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      if (awsErrorCode(err) !== 'NoSuchEntity' && awsErrorCode(err) !== 'NoSuchEntityException') throw err;
+      if (i >= attempts) throw new Error('ResourceNotReady: exceeded wait attempts'); // parity:
+    }
+    await sleep(delayMs, signal);
+  }
+}
