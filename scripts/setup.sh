@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what kiln's tests and demo need on a fresh Debian machine, idempotently:
-# Debian packages (OpenSSH server and client, ansible-core, sudo, iproute2), npm packages (npm ci),
+# Debian packages (OpenSSH server and client, ansible-core, sudo, iproute2; make and g++ for the
+# lz4 addon npm builds; xz-utils and lz4 for the compress tests), npm packages (npm ci),
 # then compiles the TypeScript. Needs root for apt-get (CI and the dev machines run as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for pkg in openssh-server openssh-client ansible-core sudo iproute2; do
+for pkg in openssh-server openssh-client ansible-core sudo iproute2 make g++ xz-utils lz4; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
