@@ -28,6 +28,7 @@ import {
   stepRunSourceInstance,
   stepStopEbsBackedInstance,
 } from '../amazon/common/steps/instance-steps.js';
+import { isSpot, stepRunSpotInstance } from '../amazon/common/steps/spot-steps.js';
 import {
   stepAmiRegionCopy,
   stepCreateAmi,
@@ -61,8 +62,6 @@ const stepSetGeneratedData: Step<EbsState> = {
 /** Options kiln decodes and validates but cannot run yet (they fail before any AWS call). */
 function unsupportedOption(prep: EbsPrepared): string | undefined {
   const c = prep.config;
-  if (c.spot_price !== '' && c.spot_price !== '0') return 'spot instances (spot_price)';
-  if (c.spot_instance_types.length > 0) return 'spot instances (spot_instance_types)';
   if (c.communicator === 'winrm') return 'the winrm communicator';
   if (c.ssh_interface === 'session_manager') return 'ssh_interface "session_manager"';
   if (c.vault_aws_engine) return 'vault_aws_engine';
@@ -132,7 +131,7 @@ export async function runEbs(
     stepSecurityGroup,
     stepIamInstanceProfile,
     stepCleanupVolumes,
-    stepRunSourceInstance,
+    isSpot(cfg) ? stepRunSpotInstance() : stepRunSourceInstance,
     stepConnect<EbsState>({
       type: cfg.communicator,
       ssh,

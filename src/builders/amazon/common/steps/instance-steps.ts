@@ -344,6 +344,8 @@ export const stepStopEbsBackedInstance: Step<S> = {
     const c = state.config;
     const { client, sdk } = state.ec2;
     const id = state.instanceId ?? '';
+    // Spot builds skip this step entirely (B.15b): CreateImage images the running instance.
+    if (c.spot_price !== '' && c.spot_price !== '0') return 'continue';
     if (!c.disable_stop_instance) {
       ui.say('Stopping the source instance...'); // parity:
       try {
