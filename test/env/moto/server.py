@@ -10,6 +10,8 @@ usage: server.py HOST PORT CALL_LOG
 2. Every request is appended to CALL_LOG as one JSON line {"action", "ua", "status"} so that a
    test can count the EC2 calls a build made (the user agent tells kiln's calls from the fake
    cloud-init's).
+3. An instance launched for a spot request (CreateFleet, RequestSpotInstances) carries its
+   SpotInstanceRequestId and InstanceLifecycle "spot" in DescribeInstances, as on EC2.
 """
 import io
 import json
@@ -64,6 +66,25 @@ def _parse(self):
 
 ec2_instances.InstanceResponse._validate_block_device_mapping = staticmethod(_validate)
 ec2_instances.InstanceResponse._parse_block_device_mapping = _parse
+
+
+# Spot instances (EC2 Fleet / RequestSpotInstances): real EC2 lists an instance launched for a spot
+# request with InstanceLifecycle "spot" and its SpotInstanceRequestId; moto 5.2.1 launches it but
+# leaves both empty, so spot_tags (applied to the request id) had nothing to tag.
+from moto.ec2.models import spot_requests as ec2_spot_models
+
+_spot_request_init = ec2_spot_models.SpotInstanceRequest.__init__
+
+
+def _spot_request_with_instance_link(self, *args, **kwargs):
+    _spot_request_init(self, *args, **kwargs)
+    instance = getattr(self, "instance", None)
+    if instance is not None:
+        instance.spot_instance_request_id = self.id
+        instance.instance_lifecycle = "spot"
+
+
+ec2_spot_models.SpotInstanceRequest.__init__ = _spot_request_with_instance_link
 
 
 class CallLog:
