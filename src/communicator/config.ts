@@ -11,6 +11,8 @@ import { homedir } from 'node:os';
 import { join, normalize } from 'node:path';
 import { f, type Decoded, type Problems } from '../config/decode.js';
 import { goQuote } from '../template/go-quote.js';
+import { checkCertificate } from './ssh/certificate.js';
+import { parsePrivateKey, type KeyParser } from './ssh/keys.js';
 
 /** Field table of the communicator options; spread it into a builder's table. */
 export const communicatorFields = {
@@ -205,8 +207,11 @@ export function checkPrivateKeyFile(path: string): void {
   }
 }
 
-/** Checks a user certificate file like Packer's FileSigner with a certificate. */
-function checkCertificateFile(path: string): void {
+/**
+ * Checks a user certificate file for the key at `keyPath` like Packer's ReadCertificate: readable,
+ * a certificate, valid now, and for this key (`failed to create cert signer: …`).
+ */
+function checkCertificateFile(path: string, keyPath: string): void {
   let data: Buffer;
   try {
     data = readFileSync(path);
@@ -214,10 +219,8 @@ function checkCertificateFile(path: string): void {
     const reason = statError(path)?.replace(/^stat /, 'open ') ?? (err as Error).message;
     throw new Error(`unable to read certificate file: ${reason}`); // parity:
   }
-  const parsed = ssh2Utils().parseKey(data);
-  if (parsed instanceof Error) throw new Error('unable to parse public key: ssh: no key found'); // parity:
-  const type = (Array.isArray(parsed) ? parsed[0] : parsed) as { type?: string };
-  if (!type?.type?.includes('-cert-')) throw new Error('Error loading certificate'); // parity:
+  const key = parsePrivateKey(readFileSync(keyPath), ssh2Utils().parseKey as KeyParser);
+  checkCertificate(data, path, key.getPublicSSH());
 }
 
 function keyFileProblem(option: string, keyFile: string, certFile: string): string | undefined {
@@ -230,8 +233,8 @@ function keyFileProblem(option: string, keyFile: string, certFile: string): stri
   const missing = statError(path);
   if (missing) return `${option} is invalid: ${missing}`;
   try {
-    if (certFile !== '') checkCertificateFile(expandUser(certFile));
     checkPrivateKeyFile(path);
+    if (certFile !== '') checkCertificateFile(expandUser(certFile), path);
   } catch (err) {
     return `${option} is invalid: ${(err as Error).message}`; // parity:
   }

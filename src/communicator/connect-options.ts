@@ -17,12 +17,14 @@ function tunnels(list: string[]): SshTunnel[] {
 export function sshOptions(c: CommunicatorConfig): SshConnectOptions {
   const keys = c.sshPrivateKeyFile !== '' ? [readFileSync(expandUser(c.sshPrivateKeyFile))] : [];
   const bastionKeyFile = c.sshBastionPrivateKeyFile || c.sshPrivateKeyFile;
+  const bastionCertFile = c.sshBastionCertificateFile || c.sshCertificateFile;
   return {
     host: c.sshHost,
     port: c.sshPort,
     username: c.sshUsername,
     ...(c.sshPassword !== '' ? { password: c.sshPassword } : {}),
     privateKeys: keys,
+    ...(c.sshCertificateFile !== '' ? { certificateFile: expandUser(c.sshCertificateFile) } : {}),
     agentAuth: c.sshAgentAuth,
     disableAgentForwarding: c.sshDisableAgentForwarding,
     pty: c.sshPty,
@@ -39,7 +41,11 @@ export function sshOptions(c: CommunicatorConfig): SshConnectOptions {
             username: c.sshBastionUsername,
             ...(c.sshBastionPassword !== '' ? { password: c.sshBastionPassword } : {}),
             ...(bastionKeyFile !== '' ? { privateKeys: [readFileSync(expandUser(bastionKeyFile))] } : {}),
+            ...(bastionKeyFile !== '' && bastionCertFile !== ''
+              ? { certificateFile: expandUser(bastionCertFile) }
+              : {}),
             agentAuth: c.sshBastionAgentAuth,
+            interactive: c.sshBastionInteractive,
           },
         }
       : {}),

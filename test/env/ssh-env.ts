@@ -42,6 +42,13 @@ export interface SshEnvOptions {
   targetConfig?: string[];
   /** Disable the command-recording ForceCommand (the benchmark does, to measure sshd alone). */
   recordCommands?: boolean;
+  /** Extra lines appended to the bastion sshd's configuration (e.g. TrustedUserCAKeys). */
+  bastionConfig?: string[];
+  /**
+   * The bastion accepts only keyboard-interactive, through PAM (Debian's /etc/pam.d/sshd, pam_unix:
+   * one `Password: ` question answered with `bastion.password`).
+   */
+  bastionKeyboardInteractive?: boolean;
 }
 
 export interface SshBastion {
@@ -158,8 +165,10 @@ async function startInside(
   await fsp.writeFile(
     bastionConf,
     [
-      ...commonSshd(stateDir, 'bastion', bastionPort, BASTION_USER),
+      ...commonSshd(stateDir, 'bastion', bastionPort, BASTION_USER, opts.bastionKeyboardInteractive),
       `AuthorizedKeysFile ${bastionAuthorized}`,
+      ...(opts.bastionKeyboardInteractive ? ['AuthenticationMethods keyboard-interactive'] : []),
+      ...(opts.bastionConfig ?? []),
       'AllowTcpForwarding yes',
       `PermitOpen 127.0.0.1:${targetPort} localhost:${targetPort}`,
       'PermitTTY no',
@@ -215,7 +224,7 @@ async function startInside(
   };
 }
 
-function commonSshd(stateDir: string, role: string, port: number, user: string): string[] {
+function commonSshd(stateDir: string, role: string, port: number, user: string, pam = false): string[] {
   return [
     `# kiln test environment (${role}); written by test/env/ssh-env.ts`,
     `Port ${port}`,
@@ -227,8 +236,8 @@ function commonSshd(stateDir: string, role: string, port: number, user: string):
     'PermitRootLogin no',
     'PubkeyAuthentication yes',
     'PasswordAuthentication yes',
-    'KbdInteractiveAuthentication no',
-    'UsePAM no',
+    `KbdInteractiveAuthentication ${pam ? 'yes' : 'no'}`,
+    `UsePAM ${pam ? 'yes' : 'no'}`,
     'StrictModes yes',
     'AllowAgentForwarding yes',
     'X11Forwarding no',

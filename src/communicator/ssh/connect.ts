@@ -7,7 +7,10 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, Client, ConnectConfig } from 'ssh2';
+import { certificateKey, enableCertificateAuth } from './cert-auth.js';
+import { readCertificate } from './certificate.js';
 import { parsePrivateKey, type KeyParser } from './keys.js';
+import type { InteractiveIo } from './interactive.js';
 import type { SshConnectOptions, SshProxyOptions } from './options.js';
 
 /**
@@ -40,6 +43,12 @@ interface AuthSpec {
   password?: string;
   privateKeys?: (string | Buffer)[];
   agentSock?: string;
+  /** Every private key authenticates as this certificate (path of the `*-cert.pub`). */
+  certificateFile?: string;
+  /** Keyboard-interactive answers from the user (bastion only). */
+  interactive?: InteractiveIo;
+  /** Packer's method order differs: target agent → keys → password; bastion interactive → password → keys → agent. */
+  order: 'target' | 'bastion';
 }
 
 /** Connects and authenticates; rejects with an SshConnectError with Packer-style text (spec §7.4). */
@@ -55,6 +64,15 @@ async function openInner(opts: SshConnectOptions): Promise<SshConnection> {
   // Agent problems are configuration errors: check before any socket is opened.
   const agentSock = opts.agentAuth ? await checkAgent(opts.agentSock) : undefined;
   const bastionAgentSock = opts.bastion?.agentAuth ? await checkAgent(opts.agentSock) : undefined;
+  let interactive: InteractiveIo | undefined;
+  if (opts.bastion?.interactive) {
+    const { openInteractiveIo } = await import('./interactive.js');
+    try {
+      interactive = openInteractiveIo(opts.bastion.interactiveInput);
+    } catch (err) {
+      throw new SshConnectError(`Error configuring bastion: ${(err as Error).message}`, 'config'); // parity:
+    }
+  }
   const ssh2 = (await import('ssh2')).default;
   const Client = ssh2.Client;
   const parseKey: KeyParser = ssh2.utils.parseKey;
@@ -79,6 +97,9 @@ async function openInner(opts: SshConnectOptions): Promise<SshConnection> {
           password: b.password,
           privateKeys: b.privateKeys,
           agentSock: bastionAgentSock,
+          certificateFile: b.certificateFile,
+          interactive,
+          order: 'bastion',
         },
         parseKey,
       );
@@ -119,6 +140,8 @@ async function openInner(opts: SshConnectOptions): Promise<SshConnection> {
         password: opts.password,
         privateKeys: opts.privateKeys,
         agentSock,
+        certificateFile: opts.certificateFile,
+        order: 'target',
       },
       parseKey,
     );
@@ -193,23 +216,54 @@ async function checkAgent(sockPath?: string): Promise<string> {
   return p;
 }
 
-function authMethods(spec: AuthSpec, parseKey: KeyParser): AnyAuthMethod[] {
+async function authMethods(
+  spec: AuthSpec,
+  parseKey: KeyParser,
+  onError: (err: Error) => void,
+): Promise<AnyAuthMethod[]> {
   const username = spec.username;
-  const out: AnyAuthMethod[] = [{ type: 'none', username }];
-  if (spec.agentSock) out.push({ type: 'agent', username, agent: spec.agentSock });
-  for (const k of spec.privateKeys ?? []) {
-    out.push({ type: 'publickey', username, key: parsePrivateKey(k, parseKey) });
+  const agent: AnyAuthMethod[] = spec.agentSock ? [{ type: 'agent', username, agent: spec.agentSock }] : [];
+  const keys: AnyAuthMethod[] = [];
+  if (spec.privateKeys?.length) {
+    const parsed = spec.privateKeys.map((k) => parsePrivateKey(k, parseKey));
+    if (spec.certificateFile) {
+      for (const key of parsed) {
+        let cert;
+        try {
+          cert = readCertificate(spec.certificateFile, key.getPublicSSH());
+        } catch (err) {
+          // Packer only logs this and retries until ssh_timeout; kiln stops with the reason.
+          if (spec.order === 'bastion') throw err;
+          throw new Error(`Cannot authenticate with ssh_certificate_file: ${(err as Error).message}`);
+        }
+        keys.push({ type: 'publickey', username, key: certificateKey(key, cert) });
+      }
+    } else {
+      for (const key of parsed) keys.push({ type: 'publickey', username, key });
+    }
   }
+  const password: AnyAuthMethod[] = [];
   if (spec.password !== undefined && spec.password !== '') {
-    const password = spec.password;
-    out.push({ type: 'password', username, password });
-    out.push({
+    const pw = spec.password;
+    password.push({ type: 'password', username, password: pw });
+    password.push({
       type: 'keyboard-interactive',
       username,
-      prompt: (_name, _instr, _lang, prompts, finish) => finish(prompts.map(() => password)),
+      prompt: (_name, _instr, _lang, prompts, finish) => finish(prompts.map(() => pw)),
     });
   }
-  return out;
+  const none: AnyAuthMethod = { type: 'none', username };
+  if (spec.order === 'target') return [none, ...agent, ...keys, ...password];
+  const interactive: AnyAuthMethod[] = [];
+  if (spec.interactive) {
+    const { interactivePrompter } = await import('./interactive.js');
+    interactive.push({
+      type: 'keyboard-interactive',
+      username,
+      prompt: interactivePrompter(spec.interactive, onError),
+    });
+  }
+  return [none, ...interactive, ...password, ...keys, ...agent];
 }
 
 type ClientCtor = typeof import('ssh2').Client;
@@ -223,13 +277,27 @@ function handshake(
   spec: AuthSpec,
   parseKey: KeyParser,
 ): Promise<Client> {
-  let methods: AnyAuthMethod[];
-  try {
-    methods = authMethods(spec, parseKey);
-  } catch (err) {
-    sock.destroy();
-    return Promise.reject(tagged(err, 'config'));
-  }
+  let failHandshake: (err: Error) => void = () => undefined;
+  return authMethods(spec, parseKey, (err) => failHandshake(err)).then(
+    (methods) => handshakeWith(ClientC, sock, opts, where, spec, methods, (f) => (failHandshake = f)),
+    (err: unknown) => {
+      sock.destroy();
+      const e = tagged(err, 'config');
+      if (spec.order === 'bastion') e.message = `Error configuring bastion: ${e.message}`; // parity:
+      throw e;
+    },
+  );
+}
+
+function handshakeWith(
+  ClientC: ClientCtor,
+  sock: Duplex,
+  opts: SshConnectOptions,
+  where: string,
+  spec: AuthSpec,
+  methods: AnyAuthMethod[],
+  setFail: (fail: (err: Error) => void) => void,
+): Promise<Client> {
   const attempted: string[] = [];
   const client = new ClientC();
   const keepAlive = opts.keepAliveIntervalMs ?? 5000;
@@ -245,6 +313,7 @@ function handshake(
       sock.destroy();
       reject(err);
     };
+    setFail((err) => fail(new Error(`ssh: handshake failed: ${err.message}`)));
     client.once('ready', () => {
       settled = true;
       client.removeAllListeners('error');
@@ -277,6 +346,7 @@ function handshake(
       hostVerifier: () => true,
       agent: opts.disableAgentForwarding ? undefined : (opts.agentSock ?? process.env.SSH_AUTH_SOCK),
       authHandler: (left, _partial, next) => {
+        if (spec.certificateFile) enableCertificateAuth(client);
         while (queue.length) {
           const m = queue.shift() as AnyAuthMethod;
           const wire = m.type === 'agent' ? 'publickey' : m.type;

@@ -9,7 +9,6 @@ import type { SshConnectOptions } from './options.js';
 import { startTunnels } from './tunnels.js';
 
 export type { SshConnectOptions, SshBastionOptions, SshProxyOptions, SshTunnel } from './options.js';
-export { parseTunnel } from './options.js';
 export { SshCommunicator } from './communicator.js';
 
 /** Connects once; rejects with the attempt's error (dial, handshake, authentication). */

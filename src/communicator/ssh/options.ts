@@ -13,6 +13,12 @@ export interface SshBastionOptions {
   privateKeys?: (string | Buffer)[];
   /** Authenticate with the agent at `agentSock` (default SSH_AUTH_SOCK). */
   agentAuth?: boolean;
+  /** ssh_bastion_certificate_file: the private keys authenticate as this OpenSSH user certificate. */
+  certificateFile?: string;
+  /** ssh_bastion_interactive: answer keyboard-interactive questions from the user (stdin / tty). */
+  interactive?: boolean;
+  /** Where interactive answers are read from instead of stdin (tests). */
+  interactiveInput?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
 export interface SshProxyOptions {
@@ -29,6 +35,8 @@ export interface SshConnectOptions {
   password?: string;
   /** Private keys (file contents or builder/temporary keys), tried in order. */
   privateKeys?: (string | Buffer)[];
+  /** ssh_certificate_file: every private key authenticates as this OpenSSH user certificate. */
+  certificateFile?: string;
   /** Use the agent (ssh_agent_auth). */
   agentAuth?: boolean;
   /** The agent socket; default process.env.SSH_AUTH_SOCK. */
@@ -56,22 +64,9 @@ export interface SshConnectOptions {
   remoteTunnels?: SshTunnel[];
 }
 
+/** A tunnel entry, parsed by `parseTunnelArgument` (../config.ts), the one parser with Packer's errors. */
 export interface SshTunnel {
   port: number;
   host: string;
   hostPort: number;
-}
-
-/** Parses `"<port>:<host>:<hostport>"` (spec §7.5); throws with Packer's messages. */
-export function parseTunnel(v: string): SshTunnel {
-  const parts = v.split(':');
-  if (parts.length !== 3) throw new Error(`Error parsing tunnel '${v}': [${parts.join(' ')}]`); // parity:
-  const [lp, host, hp] = parts;
-  const port = Number(lp);
-  const hostPort = Number(hp);
-  if (!/^\d+$/.test(lp) || port > 65535)
-    throw new Error(`Error parsing forwarding, must be a valid port: ${lp}`); // parity:
-  if (!/^\d+$/.test(hp) || hostPort > 65535)
-    throw new Error(`Error parsing forwarding, must be a valid port: ${hp}`); // parity:
-  return { port, host, hostPort };
 }
