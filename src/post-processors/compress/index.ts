@@ -1,20 +1,27 @@
 /**
  * The `compress` post-processor (Packer's post-processor/compress, spec §8.11): archives (tar,
- * zip) and/or compresses (gzip) the input files into `output`, inferring the format from its
- * last two extensions (+ `format`); no extension → tar + gzip. kiln has no lz4, bgzf or xz
- * (a configuration error says so). Returns the archive; keep=false, force=false.
+ * zip) and/or compresses (gzip, bgzf, lz4, xz: ./codecs.ts) the input files into `output`,
+ * inferring the format from its last two extensions (+ `format`); no extension → tar + gzip.
+ * Returns the archive; keep=false, force=false.
  */
-import { availableParallelism } from 'node:os';
-import { createWriteStream, promises as fsp } from 'node:fs';
+import { createWriteStream, promises as fsp, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
-import { createGzip, type Gzip } from 'node:zlib';
+import type { Transform } from 'node:stream';
 import type { Ui } from '../../ui/ui.js';
-import type { Artifact, GeneratedData, PackerConfig, PostProcessor, PostProcessResult, RawConfig } from '../../core/types.js';
+import type {
+  Artifact,
+  GeneratedData,
+  PackerConfig,
+  PostProcessor,
+  PostProcessResult,
+  RawConfig,
+} from '../../core/types.js';
 import { decodeConfig, f, interpolationContext, type DecodedConfig } from '../../config/decode.js';
 import { renderFixedPoint, validateTemplate } from '../../interpolate/index.js';
 import { ConfigError, InternalError } from '../../util/errors.js';
 import { writeTar, writeZip, type ByteSink } from './archive.js';
 import { goPathError } from '../../util/go-os-error.js';
+import { openCompressor, usingLine } from './codecs.js';
 
 export const compressFields = {
   output: f.string('output', 'Archive path, rendered with BuildName and BuilderType.', {
@@ -32,7 +39,12 @@ export interface CompressFormat {
   algorithm: '' | 'pgzip' | 'lz4' | 'bgzf' | 'xz';
 }
 
-const ALGORITHMS: Record<string, CompressFormat['algorithm']> = { gz: 'pgzip', lz4: 'lz4', bgzf: 'bgzf', xz: 'xz' };
+const ALGORITHMS: Record<string, CompressFormat['algorithm']> = {
+  gz: 'pgzip',
+  lz4: 'lz4',
+  bgzf: 'bgzf',
+  xz: 'xz',
+};
 
 /** Packer's detectFromFilename on the (unrendered) output path plus `.format`. */
 export function detectFormat(output: string, format: string): CompressFormat {
@@ -82,9 +94,6 @@ export class CompressPostProcessor implements PostProcessor {
       problems.push(`Error parsing target template: ${(e as Error).message}`); // parity
     }
     this.fmt = detectFormat(cfg.output, cfg.format);
-    if (['lz4', 'bgzf', 'xz'].includes(this.fmt.algorithm)) {
-      problems.push(`Cannot compress with ${this.fmt.algorithm}: kiln supports tar, zip and gzip (.gz) only`);
-    }
     if (problems.length) throw new ConfigError(problems);
     this.cfg = cfg;
     this.pc = pc;
@@ -99,43 +108,75 @@ export class CompressPostProcessor implements PostProcessor {
     try {
       target = renderFixedPoint(cfg.output, { ...interpolationContext(pc, data), data });
     } catch (e) {
-      throw new Error(`Failed interpolating output path: ${(e as Error).message}`); // parity
+      throw new Error(`Error interpolating output value: ${(e as Error).message}`); // parity
     }
     try {
       await fsp.mkdir(dirname(target), { recursive: true, mode: 0o755 });
     } catch (e) {
-      throw new Error(`Unable to create dir for archive ${target}: ${goPathError('mkdir', dirname(target), e)}`); // parity
+      throw new Error(
+        `Unable to create dir for archive ${target}: ${goPathError('mkdir', dirname(target), e)}`,
+      ); // parity
     }
     const files = artifact.files;
     if (fmt.archive === '' && files.length !== 1) {
       // parity: Go's %v of a []string
-      throw new Error(`Can only have 1 input file when not using tar/zip. Found ${files.length} files: [${files.join(' ')}]`);
+      throw new Error(
+        `Can only have 1 input file when not using tar/zip. Found ${files.length} files: [${files.join(' ')}]`,
+      );
     }
     const file = createWriteStream(target);
-    await new Promise<void>((resolve, reject) => file.once('open', () => resolve()).once('error', (e) => reject(new Error(`Unable to create archive ${target}: ${goPathError('open', target, e)}`))));
-    let gzip: Gzip | undefined;
-    if (fmt.algorithm === 'pgzip') {
-      ui.say(`Using pgzip compression with ${availableParallelism()} cores for ${target}`); // parity
-      gzip = createGzip({ level: cfg.compressionLevel });
-      gzip.pipe(file);
+    await new Promise<void>((resolve, reject) =>
+      file
+        .once('open', () => resolve())
+        .once('error', (e) =>
+          reject(new Error(`Unable to create archive ${target}: ${goPathError('open', target, e)}`)),
+        ),
+    );
+    // Settles when the file is closed, rejecting with the first error of the file or compressor.
+    const closed = new Promise<void>((resolve, reject) => {
+      file.once('close', () => resolve());
+      file.on('error', reject);
+    });
+    closed.catch(() => undefined);
+    let compressor: Transform | undefined;
+    if (fmt.algorithm !== '') {
+      ui.say(usingLine(fmt.algorithm, target));
+      try {
+        compressor = openCompressor(fmt.algorithm, cfg.compressionLevel);
+      } catch (e) {
+        file.destroy();
+        throw e;
+      }
+      compressor.pipe(file);
+      compressor.on('error', (e) => file.destroy(e));
     }
-    const sink = streamSink(gzip ?? file);
+    const sink = streamSink(compressor ?? file);
     const compression = fmt.algorithm || 'no compression';
+    let failure: unknown;
     try {
       if (fmt.archive === 'tar') {
         ui.say(`Tarring ${target} with ${compression}`); // parity
-        await writeTar(files, sink).catch((e: Error) => Promise.reject(new Error(`Error creating tar: ${e.message}`)));
+        await writeTar(files, sink).catch((e: Error) =>
+          Promise.reject(new Error(`Error creating tar: ${e.message}`)),
+        );
       } else if (fmt.archive === 'zip') {
         ui.say(`Zipping ${target}`); // parity
-        await writeZip(files, sink, cfg.compressionLevel).catch((e: Error) => Promise.reject(new Error(`Error creating zip: ${e.message}`)));
+        await writeZip(files, sink, cfg.compressionLevel).catch((e: Error) =>
+          Promise.reject(new Error(`Error creating zip: ${e.message}`)),
+        );
       } else {
         ui.say(`Archiving ${files[0]} with ${compression}`); // parity
-        const content = await fsp.readFile(files[0]).catch((e: Error) => Promise.reject(new Error(`Failed to open source file ${files[0]}: ${e.message}`)));
-        await sink.write(content);
+        await copyFile(files[0], sink);
       }
-    } finally {
-      await finish(gzip, file);
+    } catch (e) {
+      failure = e;
     }
+    try {
+      await finish(compressor, file, closed, failure !== undefined);
+    } catch (e) {
+      failure ??= new Error(`Failed to compress ${fmt.archive ? target : files[0]}: ${(e as Error).message}`); // parity
+    }
+    if (failure !== undefined) throw failure;
     ui.say(`Archive ${target} completed`); // parity
     return { artifact: new CompressArtifact(target), keep: false, forceOverride: false };
   }
@@ -150,12 +191,38 @@ function streamSink(stream: NodeJS.WritableStream): ByteSink {
   };
 }
 
-async function finish(gzip: Gzip | undefined, file: NodeJS.WritableStream): Promise<void> {
-  const closed = new Promise<void>((resolve, reject) => {
-    file.once('close', () => resolve());
-    file.once('error', reject);
-  });
-  if (gzip) gzip.end();
+/** Streams one input file into the sink (Packer's io.Copy), with Packer's error texts. */
+async function copyFile(path: string, sink: ByteSink): Promise<void> {
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(path, 'r');
+  } catch (e) {
+    throw new Error(`Failed to open source file ${path} for reading: ${goPathError('open', path, e)}`); // parity
+  }
+  try {
+    for await (const chunk of handle.createReadStream({ autoClose: false, highWaterMark: 1 << 20 }))
+      await sink.write(chunk as Buffer);
+  } catch (e) {
+    throw new Error(`Failed to compress ${path}: ${(e as Error).message}`); // parity
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Ends the compressor (flushing it into the file) and waits for the file to close. */
+async function finish(
+  compressor: Transform | undefined,
+  file: WriteStream,
+  closed: Promise<void>,
+  failed: boolean,
+): Promise<void> {
+  if (failed) {
+    compressor?.destroy();
+    file.destroy();
+    await closed.catch(() => undefined);
+    return;
+  }
+  if (compressor) compressor.end();
   else file.end();
   await closed;
 }
