@@ -119,3 +119,13 @@ export function startKiln(args: string[], opts: KilnOptions = {}): RunningKiln {
 export function runKiln(args: string[], opts: KilnOptions = {}): Promise<KilnResult> {
   return startKiln(args, opts).done;
 }
+
+/**
+ * An `opts.env` under which kiln sees only `vars`: every other variable of this process is
+ * removed (no AWS credentials, proxies or SSH agent leak into the run).
+ */
+export function onlyEnv(vars: Record<string, string>): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {};
+  for (const k of Object.keys(process.env)) env[k] = undefined;
+  return { ...env, ...vars };
+}
