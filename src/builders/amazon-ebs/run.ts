@@ -11,7 +11,9 @@ import { interpolationContext } from '../../config/decode.js';
 import { defaultEngine } from '../../config/render-walk.js';
 import { UserError } from '../../util/errors.js';
 import { AmiArtifact, EBS_BUILDER_ID } from '../amazon/common/artifact.js';
-import { createEc2, resolveRegion, type Ec2 } from '../amazon/common/aws.js';
+import { createEc2, resolveRegion, type CredentialsInput, type Ec2 } from '../amazon/common/aws.js';
+import type { Iam } from '../amazon/common/iam.js';
+import { resolveCredentials } from '../amazon/common/session.js';
 import { sshOptions } from '../amazon/common/comm.js';
 import { buildInfo, RUN_ID_TAG, type AmazonState } from '../amazon/common/state.js';
 import {
@@ -64,10 +66,6 @@ function unsupportedOption(prep: EbsPrepared): string | undefined {
   const c = prep.config;
   if (c.communicator === 'winrm') return 'the winrm communicator';
   if (c.ssh_interface === 'session_manager') return 'ssh_interface "session_manager"';
-  if (c.vault_aws_engine) return 'vault_aws_engine';
-  if (c.temporary_iam_instance_profile_policy_document)
-    return 'temporary_iam_instance_profile_policy_document';
-  if (c.assume_role) return 'assume_role (use a shared-config profile with role_arn instead)';
   return undefined;
 }
 
@@ -86,16 +84,24 @@ export async function runEbs(
       'Cannot run the amazon-ebs build: no region (set `region`, AWS_REGION or AWS_DEFAULT_REGION)',
     );
   }
+  // Vault's keys, the static keys, an assume_role provider: one set for every client of the build.
+  let credentials: CredentialsInput | undefined;
+  try {
+    credentials = await resolveCredentials(cfg, region);
+  } catch (err) {
+    throw new UserError(err instanceof Error ? err.message : String(err));
+  }
   const clients = new Map<string, Promise<Ec2>>();
   const ec2For = (r: string): Promise<Ec2> => {
     let c = clients.get(r);
     if (!c) {
-      c = createEc2(cfg, r);
+      c = createEc2(cfg, r, credentials);
       clients.set(r, c);
     }
     return c;
   };
   const ec2 = await ec2For(region);
+  let iamClient: Promise<Iam> | undefined;
   const baseCtx = interpolationContext(pc, undefined, extraFuncs);
   // Plain text needs no engine (and most tags are plain).
   const render = (text: string, data: Record<string, unknown>): string =>
@@ -115,6 +121,8 @@ export async function runEbs(
     privateKey: '',
     securityGroupIds: [],
     instanceProfile: '',
+    iam: () =>
+      (iamClient ??= import('../amazon/common/iam.js').then((m) => m.createIam(cfg, region, credentials))),
     launchVolumes: [],
     amis: {},
     snapshots: {},

@@ -2,7 +2,7 @@
  * The steps before launch (spec §B.1–B.6): pre-validation, source image, network, key pair,
  * security group, instance profile.
  */
-import type { Filter, Image, Subnet } from '@aws-sdk/client-ec2';
+import type { DescribeRegionsCommandOutput, Filter, Image, Subnet } from '@aws-sdk/client-ec2';
 import { randomInt } from 'node:crypto';
 import { readFile, writeFile, rm } from 'node:fs/promises';
 import type { Step } from '../../../../core/runner/step.js';
@@ -11,6 +11,7 @@ import { addLeftover, dropLeftover, RUN_ID_TAG, type AmazonState } from '../stat
 import { retry, sleep } from '../waiters.js';
 import { goDump } from '../go-format.js';
 import { timeOrderedUuid } from '../uuid.js';
+import { EC2_TRUST_POLICY, policyJson, waitExists, type Iam } from '../iam.js';
 
 type S = AmazonState;
 
@@ -23,9 +24,30 @@ export const stepPreValidate: Step<S> = {
   async run(state, { ui, signal }) {
     const c = state.config;
     const { client, sdk } = state.ec2;
+    let described: DescribeRegionsCommandOutput | undefined;
+    if (c.vault_aws_engine) {
+      // parity:
+      ui.say(
+        "You're using Vault-generated AWS credentials. It may take a few moments for them to become available on AWS. Waiting...",
+      );
+      try {
+        described = await retry(
+          11,
+          () => client.send(new sdk.DescribeRegionsCommand({}), { abortSignal: signal }),
+          (err) => awsErrorCode(err) === 'AuthFailure',
+          signal,
+        );
+      } catch {
+        throw new Error(
+          'Was unable to Authenticate to AWS using Vault-Generated Credentials within the retry timeout.',
+        ); // parity:
+      }
+    }
     if (!c.skip_region_validation) {
       const regions = [...c.ami_regions, state.ec2.region].filter((r) => r !== '');
-      const out = await client.send(new sdk.DescribeRegionsCommand({}), { abortSignal: signal });
+      // Economy: the answer of the Vault wait above is the same list.
+      const out =
+        described ?? (await client.send(new sdk.DescribeRegionsCommand({}), { abortSignal: signal }));
       const known = (out.Regions ?? []).map((r) => r.RegionName ?? '');
       const bad = regions.filter((r) => !known.includes(r));
       if (bad.length > 0) {
@@ -415,21 +437,146 @@ export const stepSecurityGroup: Step<S> = {
   },
 };
 
+/** The IAM client of the build (run.ts provides it; created on first use). */
+async function iamOf(state: S): Promise<Iam> {
+  if (!state.iam) throw new Error('Cannot use IAM: the build has no IAM client');
+  return state.iam();
+}
+
 export const stepIamInstanceProfile: Step<S> = {
   name: 'StepIamInstanceProfile',
-  async run(state) {
+  async run(state, { ui, signal }) {
     const c = state.config;
+    state.instanceProfile = '';
     if (c.iam_instance_profile !== '') {
-      // 1.6.6 checks the profile with iam:GetInstanceProfile; kiln ships no IAM client, and
-      // RunInstances rejects an unknown profile with an explicit message anyway.
+      if (!c.skip_profile_validation) {
+        const { client, sdk } = await iamOf(state);
+        try {
+          await client.send(
+            new sdk.GetInstanceProfileCommand({ InstanceProfileName: c.iam_instance_profile }),
+            { abortSignal: signal },
+          );
+        } catch (err) {
+          throw new Error(`Couldn't find specified instance profile: ${awsErrorText(err)}`); // parity:
+        }
+      }
       state.instanceProfile = c.iam_instance_profile;
       return 'continue';
     }
-    if (c.temporary_iam_instance_profile_policy_document) {
-      throw new Error(
-        'Cannot create a temporary instance profile: kiln does not support temporary_iam_instance_profile_policy_document yet',
+    const doc = c.temporary_iam_instance_profile_policy_document;
+    if (!doc) return 'continue';
+    const { client, sdk } = await iamOf(state);
+    const name = `packer-${timeOrderedUuid()}`;
+    const policy = policyJson(doc);
+    const created: NonNullable<S['tempIam']> = {};
+    state.tempIam = created;
+    const tags = [{ Key: RUN_ID_TAG, Value: state.runId }];
+    const opts = { abortSignal: signal };
+    ui.say(`Creating temporary instance profile for this instance: ${name}`); // parity:
+    try {
+      await client.send(
+        new sdk.CreateInstanceProfileCommand({ InstanceProfileName: name, Tags: tags }),
+        opts,
       );
+    } catch (err) {
+      throw new Error(awsErrorText(err));
     }
+    created.profile = name;
+    addLeftover(state, { kind: 'instance profile', id: name, region: 'global' });
+    try {
+      await waitExists(
+        () => client.send(new sdk.GetInstanceProfileCommand({ InstanceProfileName: name }), opts),
+        40,
+        1000,
+        signal,
+      );
+    } catch (err) {
+      throw new Error(`Timed out waiting for instance profile ${name}: ${awsErrorText(err)}`); // parity:
+    }
+    ui.say(`Creating temporary role for this instance: ${name}`); // parity:
+    try {
+      await client.send(
+        new sdk.CreateRoleCommand({
+          RoleName: name,
+          Description: 'Temporary role for Packer',
+          AssumeRolePolicyDocument: EC2_TRUST_POLICY,
+          Tags: tags,
+        }),
+        opts,
+      );
+    } catch (err) {
+      throw new Error(awsErrorText(err));
+    }
+    created.role = name;
+    addLeftover(state, { kind: 'role', id: name, region: 'global' });
+    try {
+      await waitExists(() => client.send(new sdk.GetRoleCommand({ RoleName: name }), opts), 20, 1000, signal);
+    } catch (err) {
+      throw new Error(`Timed out waiting for temporary role ${name}: ${awsErrorText(err)}`); // parity:
+    }
+    ui.say(`Attaching policy to the temporary role: ${name}`); // parity:
+    try {
+      await client.send(
+        new sdk.PutRolePolicyCommand({ RoleName: name, PolicyName: name, PolicyDocument: policy }),
+        opts,
+      );
+    } catch (err) {
+      throw new Error(awsErrorText(err));
+    }
+    created.policy = name;
+    try {
+      await client.send(
+        new sdk.AddRoleToInstanceProfileCommand({ RoleName: name, InstanceProfileName: name }),
+        opts,
+      );
+    } catch (err) {
+      throw new Error(awsErrorText(err));
+    }
+    created.attached = true;
+    state.instanceProfile = name;
     return 'continue';
+  },
+  async cleanup(state, ui) {
+    const t = state.tempIam;
+    if (!t || !state.iam) return;
+    const { client, sdk } = await state.iam();
+    if (t.attached && t.profile && t.role) {
+      ui.say('Detaching temporary role from instance profile...'); // parity:
+      try {
+        await client.send(
+          new sdk.RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: t.profile, RoleName: t.role }),
+        );
+      } catch (err) {
+        ui.error(`Error ${awsErrorText(err)}. Please delete the role manually: ${t.role}`); // parity:
+      }
+    }
+    if (t.policy && t.role) {
+      ui.say('Removing policy from temporary role...'); // parity:
+      // 1.6.6 ignores this call's errors (DeleteRole then reports a role it cannot delete).
+      await client
+        .send(new sdk.DeleteRolePolicyCommand({ PolicyName: t.policy, RoleName: t.role }))
+        .catch(() => undefined);
+    }
+    if (t.role) {
+      ui.say('Deleting temporary role...'); // parity:
+      try {
+        await client.send(new sdk.DeleteRoleCommand({ RoleName: t.role }));
+        // The profile has the same name: drop only the role's line.
+        state.leftovers = state.leftovers.filter((l) => !(l.kind === 'role' && l.id === t.role));
+      } catch (err) {
+        ui.error(`Error ${awsErrorText(err)}. Please delete the role manually: ${t.role}`); // parity:
+      }
+    }
+    if (t.profile) {
+      ui.say('Deleting temporary instance profile...'); // parity:
+      try {
+        await client.send(new sdk.DeleteInstanceProfileCommand({ InstanceProfileName: t.profile }));
+        state.leftovers = state.leftovers.filter(
+          (l) => !(l.kind === 'instance profile' && l.id === t.profile),
+        );
+      } catch (err) {
+        ui.error(`Error ${awsErrorText(err)}. Please delete the instance profile manually: ${t.profile}`); // parity:
+      }
+    }
   },
 };
