@@ -117,6 +117,14 @@ export function ec2CleanupApi(sdk: Sdk, client: EC2Client, region: string): Clea
         if (!k.KeyName) continue;
         found.push({ kind: 'key pair', id: k.KeyName, region, runId: tag(k.Tags, RUN_ID_TAG) ?? '', created: date(k.CreateTime) });
       }
+      const templates = await pages(async (NextToken) => {
+        const o = await client.send(new sdk.DescribeLaunchTemplatesCommand({ Filters: tagged, NextToken }));
+        return { NextToken: o.NextToken, items: o.LaunchTemplates ?? [] };
+      });
+      for (const t of templates) {
+        if (!t.LaunchTemplateName) continue;
+        found.push({ kind: 'launch template', id: t.LaunchTemplateName, region, runId: tag(t.Tags, RUN_ID_TAG) ?? '', created: date(t.CreateTime) });
+      }
       return found;
     },
     async terminateInstance(id) {
@@ -159,6 +167,14 @@ export function ec2CleanupApi(sdk: Sdk, client: EC2Client, region: string): Clea
     },
     async deleteKeyPair(name) {
       await client.send(new sdk.DeleteKeyPairCommand({ KeyName: name }));
+    },
+    async deleteLaunchTemplate(name) {
+      try {
+        await client.send(new sdk.DeleteLaunchTemplateCommand({ LaunchTemplateName: name }));
+      } catch (err) {
+        const code = err instanceof Error ? ((err as { Code?: string }).Code ?? err.name) : '';
+        if (!/^InvalidLaunchTemplate(Name|Id)\.NotFound/.test(code)) throw err;
+      }
     },
   };
 }

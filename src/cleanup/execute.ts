@@ -1,7 +1,8 @@
 /**
  * Removing what the plan selected, region by region, in dependency order: terminate instances and
  * wait for them, deregister AMIs, delete snapshots, delete volumes (once detached), delete security
- * groups (retrying while network interfaces of terminated instances detach), delete key pairs.
+ * groups (retrying while network interfaces of terminated instances detach), delete key pairs and
+ * launch templates.
  * A resource that is already gone counts as removed; a failure is reported and the rest goes on.
  */
 import { sleep as realSleep } from '../util/retry.js';
@@ -22,6 +23,8 @@ export interface CleanupApi {
   deleteVolume(id: string): Promise<void>;
   deleteSecurityGroup(id: string): Promise<void>;
   deleteKeyPair(name: string): Promise<void>;
+  /** Deletes a launch template (spot builds) by name; one already gone is not an error. */
+  deleteLaunchTemplate?(name: string): Promise<void>;
 }
 
 export interface ExecuteOptions {
@@ -212,6 +215,17 @@ export async function executePlan(api: CleanupApi, items: Planned[], opts: Execu
   for (const r of byKind('key pair')) {
     opts.say(resourceLine('Deleting', r));
     if (await attempt(r, () => api.deleteKeyPair(r.id))) removed.push(r);
+  }
+
+  // 7. Launch templates of spot builds (nothing depends on them).
+  for (const r of byKind('launch template')) {
+    opts.say(resourceLine('Deleting', r));
+    const del = api.deleteLaunchTemplate?.bind(api);
+    if (!del) {
+      fail(r, 'this region cannot delete launch templates');
+      continue;
+    }
+    if (await attempt(r, () => del(r.id))) removed.push(r);
   }
   return { removed, failed };
 }

@@ -23,6 +23,7 @@ import {
   spotTemplateData,
 } from '../../src/builders/amazon/common/steps/spot-steps.js';
 import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
+import { AWS_TEST_ENV, runKiln } from '../env/kiln-cli.js';
 import { ec2, packerConfig, referenceConfig, runBuild, tagMap, testEnv } from './helpers.js';
 
 function grab(text: string, re: RegExp): string {
@@ -277,17 +278,25 @@ describe('amazon-ebs spot builds against moto', () => {
     const instanceId = grab(text, /Instance ID: (i-[0-9a-f]+)/);
     assert.ok(aborted.ui.lines.includes(`    instance ${instanceId} (us-east-1)`), text);
 
+    // `kiln cleanup` finds the run's template by its tag and deletes it (instances first).
+    const swept = await runKiln(
+      ['cleanup', '-region=us-east-1', `-run-id=${pc.runUuid}`, '-older-than=0s', `-endpoint=${m.endpoint}`],
+      { env: { ...AWS_TEST_ENV, HOME: '/nonexistent' }, timeoutMs: 120_000 },
+    );
+    assert.equal(swept.code, 0, swept.out);
+    assert.match(swept.out, new RegExp(`Deleting launch template ${name} \\(run ${pc.runUuid}`));
+    assert.match(swept.out, new RegExp(`Deleting instance ${instanceId} `));
+    assert.deepEqual(await templates(name), []);
+
     const failed = await runBuild(
       referenceConfig(m, inst as MotoInstance, { spot_price: '0.05', ami_name: `${String(raw.ami_name)}-b` }),
       ['exit 6'],
     );
     const t2 = failed.ui.text();
     assert.match(failed.error?.message ?? '', /exit status: 6/);
+    // The aborted run's template went with `kiln cleanup`; this run removed its own.
     const left = (await api.send(new DescribeLaunchTemplatesCommand({}))).LaunchTemplates ?? [];
-    assert.deepEqual(
-      left.map((t) => t.LaunchTemplateName),
-      [name],
-    );
+    assert.deepEqual(left, []);
     const i2 = grab(t2, /Instance ID: (i-[0-9a-f]+)/);
     const i = (await api.send(new DescribeInstancesCommand({ InstanceIds: [i2] }))).Reservations?.[0]
       ?.Instances?.[0];

@@ -11,9 +11,9 @@ import { parseGoDuration } from '../../util/go-duration.js';
 export const CLEANUP_USAGE = `Usage: kiln cleanup [options]
 
   Finds the temporary resources (instances, AMIs and snapshots of unfinished
-  builds, volumes, security groups, key pairs) that kiln runs which died left
-  behind, recognised by their kiln-run-id tag, and removes them: instances
-  first, key pairs last. Finished AMIs are never touched.
+  builds, volumes, security groups, key pairs, spot launch templates) that kiln
+  runs which died left behind, recognised by their kiln-run-id tag, and removes
+  them: instances first, launch templates last. Finished AMIs are never touched.
 
   Exits 0 when everything found was removed, 1 when something could not be.
 
