@@ -29,13 +29,15 @@ export type ProxyDecision =
   /** Destroy the client's socket without an answer. */
   | 'drop'
   /** Pass the request to moto, then drop the connection instead of returning its answer. */
-  | 'drop-after';
+  | 'drop-after'
+  /** Pass the request to moto at once, hold moto's answer back for `ms` (the call is "in flight" though done). */
+  | { holdAnswerMs: number };
 
 export type ProxyPolicy = (req: ProxyRequest) => ProxyDecision;
 
 export interface ProxyLogEntry {
   action: string;
-  /** What the proxy did: 'pass', 'delay', 'error:<code>', 'drop', 'drop-after'. */
+  /** What the proxy did: 'pass', 'delay', 'hold-answer', 'error:<code>', 'drop', 'drop-after'. */
   outcome: string;
   /** moto's status when the request reached it, else 0. */
   status: number;
@@ -75,6 +77,7 @@ export async function startEc2Proxy(target: string, policy: ProxyPolicy = passAl
     res: ServerResponse,
     entry: ProxyLogEntry,
     dropAfter: boolean,
+    holdAnswerMs = 0,
   ): void => {
     const out = request(
       {
@@ -93,8 +96,12 @@ export async function startEc2Proxy(target: string, policy: ProxyPolicy = passAl
             res.socket?.destroy();
             return;
           }
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          res.end(Buffer.concat(chunks));
+          const reply = () => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            res.end(Buffer.concat(chunks));
+          };
+          if (holdAnswerMs > 0) setTimeout(reply, holdAnswerMs);
+          else reply();
         });
       },
     );
@@ -117,6 +124,9 @@ export async function startEc2Proxy(target: string, policy: ProxyPolicy = passAl
     } else if (decision === 'drop-after') {
       entry.outcome = 'drop-after';
       forward(req, body, res, entry, true);
+    } else if ('holdAnswerMs' in decision) {
+      entry.outcome = 'hold-answer';
+      forward(req, body, res, entry, false, decision.holdAnswerMs);
     } else if ('delayMs' in decision) {
       entry.outcome = 'delay';
       setTimeout(() => apply(decision.then ?? 'pass', req, body, res, entry), decision.delayMs);
