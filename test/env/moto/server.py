@@ -12,6 +12,8 @@ usage: server.py HOST PORT CALL_LOG
    cloud-init's).
 3. An instance launched for a spot request (CreateFleet, RequestSpotInstances) carries its
    SpotInstanceRequestId and InstanceLifecycle "spot" in DescribeInstances, as on EC2.
+4. CopyImage honours Encrypted and KmsKeyId: the copy's snapshot is encrypted with that key (or
+   alias/aws/ebs), as on EC2.
 """
 import io
 import json
@@ -85,6 +87,26 @@ def _spot_request_with_instance_link(self, *args, **kwargs):
 
 
 ec2_spot_models.SpotInstanceRequest.__init__ = _spot_request_with_instance_link
+
+
+# CopyImage with Encrypted/KmsKeyId: EC2 encrypts the copy's snapshots with the given key (or the
+# account's default EBS key); moto 5.2.1 ignores both parameters and makes an unencrypted copy.
+from moto.ec2.responses import amis as ec2_ami_responses
+
+_copy_image = ec2_ami_responses.AmisResponse.copy_image
+
+
+def _copy_image_encrypted(self):
+    result = _copy_image(self)
+    if str(self._get_param("Encrypted")).lower() == "true":
+        key = self._get_param("KmsKeyId") or "alias/aws/ebs"
+        image = self.ec2_backend.describe_images(ami_ids=[result.result["ImageId"]])[0]
+        image.ebs_snapshot.encrypted = True
+        image.ebs_snapshot.kms_key_id = key
+    return result
+
+
+ec2_ami_responses.AmisResponse.copy_image = _copy_image_encrypted
 
 
 class CallLog:
