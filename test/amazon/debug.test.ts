@@ -1,0 +1,214 @@
+/**
+ * The temporary private key of an amazon-ebs build and the disk (spec §B.4, packer-core §7.9):
+ *
+ * - `kiln build -debug` writes it to the working directory as `ec2_<build name>.pem`, mode 0600,
+ *   for the user to log in with while the build runs, and removes it at StepKeyPair's cleanup
+ *   (Packer 1.6.6 does the same: os.Remove in the cleanup, `Error removing debug key …` on failure).
+ * - without -debug, no file holding a private key appears in the working directory, TMPDIR or HOME
+ *   at any time of the build.
+ *
+ * kiln runs here without a terminal (its own session, stdin a pipe of newlines). Like Packer, kiln
+ * reads pause answers from the terminal only, so -debug does not pause (packer-core §5.2); the
+ * pauses on a terminal are covered by test/reference/debug.test.ts.
+ *
+ * While kiln runs, the provisioner waits on the "instance" (the local sshd) for a file the test
+ * creates once it has looked at the disk, so the checks happen while the key is in use.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DescribeKeyPairsCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { AWS_TEST_ENV, KILN } from '../env/kiln-cli.js';
+import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
+import { ec2 } from './helpers.js';
+
+const run = promisify(execFile);
+
+let moto: Moto;
+let inst: MotoInstance;
+let api: EC2Client;
+let root: string;
+
+before(async () => {
+  moto = await startMoto();
+  inst = await startMotoInstance(moto);
+  api = ec2(moto);
+  root = await mkdtemp(join(tmpdir(), 'kiln-ebs-debug-'));
+});
+
+after(async () => {
+  await inst?.stop();
+  await moto?.stop();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+function template(gate: string): unknown {
+  return {
+    builders: [
+      {
+        type: 'amazon-ebs',
+        ami_name: `kiln-debug-${randomUUID().slice(0, 8)}`,
+        instance_type: 't4g.medium',
+        region: 'us-east-1',
+        source_ami: moto.seed.source_ami,
+        ssh_username: inst.user,
+        ssh_bastion_host: '127.0.0.1',
+        ssh_bastion_port: String(inst.bastion.port),
+        ssh_bastion_username: inst.bastion.user,
+        ssh_bastion_agent_auth: true,
+        ssh_timeout: '1m',
+        subnet_id: moto.seed.most_free_subnet,
+        security_group_ids: [moto.seed.security_group_id],
+        custom_endpoint_ec2: moto.endpoint,
+        ssh_host: '127.0.0.1',
+        ssh_port: String(inst.port),
+      },
+    ],
+    // Holds the build (bounded) until the test has looked at the disk.
+    provisioners: [
+      {
+        type: 'shell',
+        inline: [`for i in $(seq 300); do [ -e ${gate} ] && exit 0; sleep 0.2; done; exit 7`],
+      },
+    ],
+  };
+}
+
+interface Running {
+  out(): string;
+  waitFor(re: RegExp): Promise<void>;
+  done: Promise<{ code: number | null; out: string }>;
+}
+
+/** kiln in its own session (no controlling terminal), stdin a pipe of newlines. */
+function kilnNoTerminal(args: string[], cwd: string, env: Record<string, string>): Running {
+  const child = spawn(process.execPath, [KILN, ...args], {
+    cwd,
+    env: { ...process.env, ...AWS_TEST_ENV, SSH_AUTH_SOCK: inst.agentSock, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
+  child.stdin.end('\n'.repeat(100));
+  let out = '';
+  const watchers = new Set<() => void>();
+  const add = (d: Buffer) => {
+    out += d.toString();
+    for (const w of watchers) w();
+  };
+  child.stdout.on('data', add);
+  child.stderr.on('data', add);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+  const done = new Promise<{ code: number | null; out: string }>((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      for (const w of watchers) w();
+      resolve({ code, out });
+    }),
+  );
+  let ended = false;
+  void done.then(() => (ended = true));
+  return {
+    out: () => out,
+    done,
+    waitFor: (re) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (re.test(out)) {
+            watchers.delete(check);
+            resolve();
+          } else if (ended) {
+            watchers.delete(check);
+            reject(new Error(`kiln ended before printing ${re}:\n${out}`));
+          }
+        };
+        watchers.add(check);
+        check();
+      }),
+  };
+}
+
+/** Every regular file below `dir` whose content holds a private key. */
+async function privateKeyFiles(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!e.isFile()) continue;
+    const p = join(e.parentPath, e.name);
+    const text = await readFile(p, 'utf8').catch(() => '');
+    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) found.push(p);
+  }
+  return found.sort();
+}
+
+async function dirs(name: string): Promise<{ work: string; tmp: string; home: string; gate: string }> {
+  const base = await mkdtemp(join(root, `${name}-`));
+  const work = join(base, 'work');
+  const tmp = join(base, 'tmp');
+  const home = join(base, 'home');
+  for (const d of [work, tmp, home]) await run('mkdir', ['-p', d]);
+  // The gate is created by the test and read by the instance user over SSH: /tmp is shared by both.
+  return { work, tmp, home, gate: `/tmp/kiln-debug-gate-${randomUUID()}` };
+}
+
+describe('amazon-ebs temporary key on disk', () => {
+  it('-debug saves ec2_<build>.pem (0600) in the working directory while the build runs, then removes it', async () => {
+    const d = await dirs('debug');
+    await writeFile(join(d.work, 'build.json'), JSON.stringify(template(d.gate)));
+    const k = kilnNoTerminal(['build', '-debug', '-color=false', 'build.json'], d.work, {
+      TMPDIR: d.tmp,
+      HOME: d.home,
+    });
+    try {
+      await k.waitFor(/Connected to SSH!/);
+      const pem = join(d.work, 'ec2_amazon-ebs.pem');
+      assert.equal((await stat(pem)).mode & 0o777, 0o600);
+      // The only private key on disk is that file, and it is the key pair's private half.
+      assert.deepEqual(await privateKeyFiles(join(d.work, '..')), [pem]);
+      const pub = (await run('ssh-keygen', ['-y', '-f', pem])).stdout.trim().split(' ')[1];
+      const keyName = /Creating temporary keypair: (\S+)/.exec(k.out())?.[1] ?? '';
+      const pair = await api.send(
+        new DescribeKeyPairsCommand({ KeyNames: [keyName], IncludePublicKey: true }),
+      );
+      assert.equal(pair.KeyPairs?.[0]?.PublicKey?.trim().split(' ')[1], pub);
+    } finally {
+      await writeFile(d.gate, '');
+    }
+    const { code, out } = await k.done;
+    await rm(d.gate, { force: true });
+    assert.equal(code, 0, out);
+    assert.match(out, /Debug mode enabled\. Builds will not be parallelized\./);
+    assert.match(out, /\n {4}amazon-ebs: Saving key for debug purposes: ec2_amazon-ebs\.pem\n/);
+    // No terminal: no pause (Packer's Ask fails without a TTY), and the piped newlines are not read.
+    assert.doesNotMatch(out, /Pausing (after run of|before cleanup of) step/);
+    assert.doesNotMatch(out, /Error removing debug key/);
+    assert.deepEqual(await readdir(d.work), ['build.json']);
+    assert.deepEqual(await privateKeyFiles(join(d.work, '..')), []);
+  });
+
+  it('without -debug no private key touches the disk (working directory, TMPDIR, HOME)', async () => {
+    const d = await dirs('plain');
+    await writeFile(join(d.work, 'build.json'), JSON.stringify(template(d.gate)));
+    const k = kilnNoTerminal(['build', '-color=false', 'build.json'], d.work, {
+      TMPDIR: d.tmp,
+      HOME: d.home,
+    });
+    try {
+      await k.waitFor(/Connected to SSH!/);
+      assert.match(k.out(), /Creating temporary keypair: packer_/);
+      assert.deepEqual(await privateKeyFiles(join(d.work, '..')), []);
+      assert.deepEqual(await readdir(d.work), ['build.json']);
+    } finally {
+      await writeFile(d.gate, '');
+    }
+    const { code, out } = await k.done;
+    await rm(d.gate, { force: true });
+    assert.equal(code, 0, out);
+    assert.doesNotMatch(out, /Saving key for debug purposes/);
+    assert.deepEqual(await privateKeyFiles(join(d.work, '..')), []);
+    assert.deepEqual(await readdir(d.work), ['build.json']);
+  });
+});
