@@ -223,6 +223,30 @@ describe('amazon-ebs spot builds against moto', () => {
     assert.ok(!text.includes('Launching a source AWS instance'), text);
 
     const calls = await m.sdkCalls();
+    // 20 calls (19 without spot_tags). DescribeVolumes only because moto's fleet ignores the
+    // template's block devices: the root volume is /dev/sda1, not the /dev/xvda of the mappings.
+    assert.deepEqual(calls, [
+      'DescribeRegions',
+      'DescribeImages',
+      'DescribeImages',
+      'DescribeVpcs',
+      'DescribeSubnets',
+      'CreateKeyPair',
+      'DescribeSecurityGroups',
+      'CreateLaunchTemplate',
+      'CreateFleet',
+      'DescribeInstances',
+      'CreateTags',
+      'CreateImage',
+      'DescribeImages',
+      'CreateTags',
+      'DeleteTags',
+      'TerminateInstances',
+      'DescribeInstances',
+      'DeleteLaunchTemplate',
+      'DescribeVolumes',
+      'DeleteKeyPair',
+    ]);
     assert.ok(!calls.includes('RunInstances'), calls.join(' '));
     assert.ok(!calls.includes('StopInstances'), calls.join(' '));
     for (const c of ['CreateLaunchTemplate', 'CreateFleet', 'DeleteLaunchTemplate']) {
