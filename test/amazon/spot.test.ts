@@ -24,6 +24,7 @@ import {
 } from '../../src/builders/amazon/common/steps/spot-steps.js';
 import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
 import { AWS_TEST_ENV, runKiln } from '../env/kiln-cli.js';
+import { startEc2Proxy } from '../env/ec2-proxy.js';
 import { ec2, packerConfig, referenceConfig, runBuild, tagMap, testEnv } from './helpers.js';
 
 function grab(text: string, re: RegExp): string {
@@ -312,12 +313,40 @@ describe('amazon-ebs spot builds against moto', () => {
     assert.match(swept.out, new RegExp(`Deleting instance ${instanceId} `));
     assert.deepEqual(await templates(name), []);
 
-    const failed = await runBuild(
-      referenceConfig(m, inst as MotoInstance, { spot_price: '0.05', ami_name: `${String(raw.ami_name)}-b` }),
-      ['exit 6'],
+    // Through a proxy that answers the first two CreateFleet calls like IAM not yet propagated:
+    // the fleet is retried, then the build goes on (to a failing provisioner).
+    const proxy = await startEc2Proxy(m.endpoint, ({ action, nth }) =>
+      action === 'CreateFleet' && nth <= 2
+        ? {
+            status: 400,
+            code: 'InvalidParameterValue',
+            message:
+              'Value (packer-x) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name',
+          }
+        : 'pass',
     );
+    let failed;
+    try {
+      failed = await runBuild(
+        referenceConfig(m, inst as MotoInstance, {
+          spot_price: '0.05',
+          ami_name: `${String(raw.ami_name)}-b`,
+          custom_endpoint_ec2: proxy.endpoint,
+        }),
+        ['exit 6'],
+      );
+    } finally {
+      await proxy.stop();
+    }
     const t2 = failed.ui.text();
     assert.match(failed.error?.message ?? '', /exit status: 6/);
+    assert.deepEqual(
+      proxy
+        .log()
+        .filter((e) => e.action === 'CreateFleet')
+        .map((e) => e.outcome),
+      ['error:InvalidParameterValue', 'error:InvalidParameterValue', 'pass'],
+    );
     // The aborted run's template went with `kiln cleanup`; this run removed its own.
     const left = (await api.send(new DescribeLaunchTemplatesCommand({}))).LaunchTemplates ?? [];
     assert.deepEqual(left, []);
