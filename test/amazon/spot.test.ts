@@ -89,8 +89,31 @@ describe('amazon-ebs spot configuration', () => {
     assert.deepEqual(problems(plain({ spot_price: '0', ena_support: true })), []);
     assert.deepEqual(
       problems(plain({ spot_price: 'auto', instance_type: 't2.micro', enable_t2_unlimited: true })),
-      ['Error: T2 Unlimited cannot be used in conjunction with Spot Instances'],
+      ['Error: T2 Unlimited cannot be used in conjuction with Spot Instances'],
     );
+    // 1.6.6's quirks kept: "0" (on-demand) still counts as spot here; no instance type has no '.'.
+    assert.deepEqual(
+      problems(plain({ spot_price: '0', instance_type: 't2.micro', enable_t2_unlimited: true })),
+      ['Error: T2 Unlimited cannot be used in conjuction with Spot Instances'],
+    );
+    assert.deepEqual(
+      problems(
+        plain({
+          spot_price: 'auto',
+          instance_type: '',
+          spot_instance_types: ['t2.small'],
+          enable_t2_unlimited: true,
+        }),
+      ),
+      [
+        'Error: T2 Unlimited cannot be used in conjuction with Spot Instances',
+        'Error determining main Instance Type from: ',
+      ],
+    );
+    assert.deepEqual(problems(plain({ instance_type: 't2.micro', enable_t2_unlimited: true })), []);
+    assert.deepEqual(problems(plain({ instance_type: 't3.micro', enable_t2_unlimited: true })), [
+      'Error: T2 Unlimited enabled with a non-T2 Instance Type: t3.micro',
+    ]);
   });
 
   it('launch template data: spot options, overrides-free instance type, network, tags with the run id', () => {

@@ -317,10 +317,11 @@ export function validateRun(c: RunConfig, comm: CommFields): string[] {
     errs.push("shutdown_behavior only accepts 'stop' or 'terminate' values."); // parity:
   }
   if (c.enable_t2_unlimited) {
-    if (c.spot_price !== '' && c.spot_price !== '0')
-      errs.push('Error: T2 Unlimited cannot be used in conjunction with Spot Instances'); // parity:
+    // 1.6.6 tests `spot_price != ""` here (so "0" counts) and spells "conjuction".
+    if (c.spot_price !== '')
+      errs.push('Error: T2 Unlimited cannot be used in conjuction with Spot Instances'); // parity:
     const first = c.instance_type.split('.')[0];
-    if (c.instance_type !== '' && !c.instance_type.includes('.')) {
+    if (!c.instance_type.includes('.')) {
       errs.push(`Error determining main Instance Type from: ${c.instance_type}`); // parity:
     } else if (first !== 't2') {
       errs.push(`Error: T2 Unlimited enabled with a non-T2 Instance Type: ${c.instance_type}`); // parity:
