@@ -88,14 +88,28 @@ export async function leaks(ec2: EC2Client, seed: MotoSeed): Promise<Leak[]> {
     out.push({ kind: 'AMI', id: i.ImageId ?? '?', detail: `${i.Name ?? ''} (${i.State ?? '?'})` });
   }
 
-  // moto describes its catalogue's snapshots as "Auto-created snapshot for AMI <id>"; CreateImage's
-  // say "Created by CreateImage(<instance>) for <ami>", so a build's snapshot is never mistaken.
-  for (const s of (await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? []) {
+  // moto's catalogue snapshots are owned by another account (though `OwnerIds: ['self']` lists
+  // them too): asking for this account's owner id leaves only snapshots made here. Among those,
+  // "Auto-created snapshot for AMI <id>" ones belong to the seed's registered images.
+  const account = own.find((i) => i.ImageId === seed.decoy_ami)?.OwnerId ?? (await accountId(ec2));
+  const snaps = await ec2.send(
+    new DescribeSnapshotsCommand({ Filters: [{ Name: 'owner-id', Values: [account] }] }),
+  );
+  for (const s of snaps.Snapshots ?? []) {
     const of = SNAPSHOT_OF.exec(s.Description ?? '')?.[1];
     if (of && !built.has(of)) continue;
     out.push({ kind: 'snapshot', id: s.SnapshotId ?? '?', detail: s.Description ?? '' });
   }
   return out;
+}
+
+async function accountId(ec2: EC2Client): Promise<string> {
+  const groups = await ec2.send(
+    new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: ['default'] }] }),
+  );
+  const id = groups.SecurityGroups?.[0]?.OwnerId;
+  if (!id) throw new Error("Cannot tell the account id of the tests' moto: no default security group");
+  return id;
 }
 
 /** One line per resource left behind, e.g. `instance i-0123… (running)`; `[]` when clean. */

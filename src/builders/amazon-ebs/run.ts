@@ -61,6 +61,42 @@ const stepSetGeneratedData: Step<EbsState> = {
   },
 };
 
+/**
+ * The EC2 calls that make something. Once one is sent, kiln waits for its answer even after Ctrl-C:
+ * abandoning it would leave a key pair, group, instance or AMI that the cloud made but the build
+ * never learnt about, so no cleanup could remove it (spec §E.8). The waits and every other call
+ * still stop at once.
+ */
+const CREATE_COMMANDS = [
+  'CreateKeyPairCommand',
+  'ImportKeyPairCommand',
+  'CreateSecurityGroupCommand',
+  'RunInstancesCommand',
+  'RequestSpotInstancesCommand',
+  'CreateFleetCommand',
+  'CreateLaunchTemplateCommand',
+  'CreateImageCommand',
+  'CopyImageCommand',
+  'CreateVolumeCommand',
+  'CreateSnapshotCommand',
+] as const;
+
+function finishCreates(ec2: Ec2): Ec2 {
+  const sdk = ec2.sdk as unknown as Record<string, unknown>;
+  const creates = CREATE_COMMANDS.map((n) => sdk[n]).filter(
+    (c): c is abstract new (...args: never[]) => unknown => typeof c === 'function',
+  );
+  const client = ec2.client as unknown as {
+    send(command: unknown, options?: { abortSignal?: unknown }, cb?: unknown): unknown;
+  };
+  const send = client.send.bind(client);
+  client.send = (command, options, cb) =>
+    options?.abortSignal && creates.some((c) => command instanceof c)
+      ? send(command, { ...options, abortSignal: undefined }, cb)
+      : send(command, options, cb);
+  return ec2;
+}
+
 /** Options kiln decodes and validates but cannot run yet (they fail before any AWS call). */
 function unsupportedOption(prep: EbsPrepared): string | undefined {
   const c = prep.config;
@@ -95,7 +131,7 @@ export async function runEbs(
   const ec2For = (r: string): Promise<Ec2> => {
     let c = clients.get(r);
     if (!c) {
-      c = createEc2(cfg, r, credentials);
+      c = createEc2(cfg, r, credentials).then(finishCreates);
       clients.set(r, c);
     }
     return c;
@@ -191,6 +227,20 @@ export async function runEbs(
       `Temporary resources left behind (tagged ${RUN_ID_TAG}=${state.runId} where AWS allows tags); delete them yourself:`,
     );
     for (const l of state.leftovers) ctx.ui.message(`${l.kind} ${l.id} (${l.region})`);
+    // kiln's addition: the volumes of an instance left running, so the list is the whole account
+    // change (the ones with delete_on_termination go when the instance is terminated).
+    const inst = state.leftovers.find((l) => l.kind === 'instance' && l.id === state.instanceId);
+    if (inst) {
+      const listed = new Set(state.leftovers.map((l) => l.id));
+      for (const v of state.launchVolumes) {
+        if (listed.has(v.id)) continue;
+        const dot = state.instance?.BlockDeviceMappings?.find((m) => m.Ebs?.VolumeId === v.id)?.Ebs
+          ?.DeleteOnTermination;
+        ctx.ui.message(
+          `volume ${v.id} (${inst.region}; attached to ${inst.id}${dot ? ', deleted with it' : ''})`,
+        );
+      }
+    }
   }
   if (state.error) throw new UserError(state.error.message);
   if (state.cancelled) return undefined;

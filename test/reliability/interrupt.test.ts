@@ -1,0 +1,212 @@
+/**
+ * Ctrl-C and SIGTERM at every point of a real amazon-ebs `kiln build` (moto + the instance sshd +
+ * the EC2 proxy holding back the next call): afterwards nothing of the build is left in the
+ * account (checked through the EC2 API on moto, not through kiln), the exit code is 1 and the
+ * messages are Packer's. With -on-error=abort nothing is removed and kiln lists exactly what it
+ * left. Two lanes (one per signal, each with its own moto) run side by side.
+ *
+ * KILN_RELIABILITY_OUT=<dir> writes <dir>/interrupt.json (figures for docs/reliability.md).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AWS_TEST_ENV, runKiln } from '../env/kiln-cli.js';
+import { leftovers, removeLeftovers } from './leaks.js';
+import {
+  POINTS,
+  runCase,
+  startLane,
+  template,
+  type CaseResult,
+  type Lane,
+  type Point,
+} from './interrupt-matrix.js';
+
+const SIGNALS = [
+  { signal: 'SIGINT' as const, name: 'interrupt' },
+  { signal: 'SIGTERM' as const, name: 'terminated' },
+];
+
+interface Row {
+  case: string;
+  exit: number | null;
+  leaked: string[];
+}
+
+const lanes = new Map<string, Lane>();
+const rows: Row[] = [];
+
+before(async () => {
+  const started = await Promise.allSettled(SIGNALS.map(() => startLane()));
+  for (const [i, s] of started.entries()) if (s.status === 'fulfilled') lanes.set(SIGNALS[i].signal, s.value);
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+});
+
+after(async () => {
+  await Promise.all([...lanes.values()].map((l) => l.stop()));
+  const out = process.env.KILN_RELIABILITY_OUT;
+  if (out && rows.length > 0) {
+    await mkdir(out, { recursive: true });
+    // Sequence order: SIGINT's points, then SIGTERM's.
+    const key = (r: Row) =>
+      SIGNALS.findIndex((x) => r.case.startsWith(`${x.signal} `)) * 100 +
+      POINTS.findIndex((p) => r.case.endsWith(` ${p.label}`));
+    const sorted = [...rows].sort((a, b) => key(a) - key(b));
+    await writeFile(
+      join(out, 'interrupt.json'),
+      JSON.stringify(
+        {
+          area: 'interrupt',
+          title: 'SIGINT/SIGTERM at each point of the amazon-ebs sequence',
+          cases: sorted.length,
+          leaked: sorted.reduce((n, r) => n + r.leaked.length, 0),
+          rows: sorted,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+  }
+});
+
+const STACK = /^\s+at .+:\d+:\d+\)?$/m;
+
+/**
+ * The cleanup messages a build interrupted at `point` must print, in order (spec §B). A create in
+ * flight is awaited, so what it made is cleaned up too.
+ */
+function expectedCleanup(point: Point): RegExp[] {
+  const i = POINTS.indexOf(point);
+  const at = (label: string) => POINTS.findIndex((p) => p.label === label);
+  const out: RegExp[] = [/Deleting temporary keypair\.\.\./];
+  if (i >= at('after the temporary key pair')) out.unshift(/Deleting temporary security group\.\.\./);
+  if (i >= at('after the temporary security group')) out.unshift(/Terminating the source AWS instance\.\.\./);
+  if (i >= at('while creating the AMI')) {
+    out.unshift(
+      /Deregistering the AMI and deleting associated snapshots because of cancellation, or error\.\.\./,
+    );
+  }
+  return out;
+}
+
+function checkInterrupted(r: CaseResult, point: Point, name: string): void {
+  const out = r.result.out;
+  assert.equal(r.result.code, 1, out);
+  assert.ok(out.includes(`Cancelling build after receiving ${name}\n`), out);
+  assert.ok(out.includes('Cleanly cancelled builds after being interrupted.\n'), out);
+  assert.match(out, /^Build 'amazon-ebs' (errored|finished) after .+$/m);
+  assert.match(out, /^==> Wait completed after /m);
+  assert.doesNotMatch(out, STACK, 'no stack trace');
+  assert.doesNotMatch(out, /Builds finished\. The artifacts/, 'no artifact from an interrupted build');
+  // Cleanups ran in Packer's order.
+  let at = -1;
+  for (const re of expectedCleanup(point)) {
+    const m = re.exec(out.slice(at + 1));
+    assert.ok(m, `${re} after position ${at}:\n${out}`);
+    at += 1 + m.index;
+  }
+  assert.deepEqual(r.leaked, [], `nothing left in the account:\n${out}`);
+}
+
+/** Every leftover the EC2 API reports is named in kiln's list, and every listed one is real. */
+function checkListed(out: string, leaked: string[]): void {
+  const head = out.indexOf('Temporary resources left behind (tagged kiln-run-id=');
+  assert.ok(head >= 0, out);
+  const listed = out
+    .slice(head)
+    .split('\n')
+    .slice(1)
+    .map((l) =>
+      /^\s*amazon-ebs: (instance|key pair|security group|volume|AMI|snapshot) (\S+) \(us-east-1[;)]/.exec(l),
+    )
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => `${m[1]} ${m[2]}`);
+  const found = leaked.map((l) => l.replace(/ \(.*$/, ''));
+  assert.deepEqual([...listed].sort(), [...found].sort(), out);
+}
+
+const abortFailing = {
+  name: '-on-error=abort: a failing provisioner leaves everything, and kiln lists exactly that',
+  async run(lane: Lane): Promise<void> {
+    assert.deepEqual(await leftovers(lane.ec2, lane.moto.seed), []);
+    const file = join(lane.dir, `abort-${Date.now()}.json`);
+    await writeFile(
+      file,
+      JSON.stringify(template(lane, lane.inst.port, [{ type: 'shell', inline: ['exit 3'] }])),
+    );
+    const r = await runKiln(['build', '-color=false', '-on-error=abort', file], {
+      cwd: lane.dir,
+      env: { ...AWS_TEST_ENV, KILN_TEST_SSH_RETRY_MS: '500' },
+      timeoutMs: 180_000,
+    });
+    const leaked = await leftovers(lane.ec2, lane.moto.seed);
+    try {
+      assert.equal(r.code, 1, r.out);
+      assert.match(r.out, /Step "StepProvision" failed, aborting\.\.\./);
+      assert.doesNotMatch(
+        r.out,
+        /Terminating the source AWS instance|Deleting temporary (keypair|security group)/,
+      );
+      for (const kind of ['instance', 'key pair', 'security group', 'volume']) {
+        assert.ok(
+          leaked.some((l) => l.startsWith(`${kind} `)),
+          `${kind} left: ${leaked.join(', ')}`,
+        );
+      }
+      checkListed(r.out, leaked);
+    } finally {
+      assert.deepEqual(await removeLeftovers(lane.ec2, lane.moto.seed), []);
+    }
+  },
+};
+
+const abortInterrupted = {
+  name: '-on-error=abort and Ctrl-C during the shell provisioner: "Interrupted, aborting...", everything listed',
+  async run(lane: Lane): Promise<void> {
+    const point = POINTS.find((p) => p.label === 'during the shell provisioner');
+    assert.ok(point);
+    const leaked = (await runCase(lane, {
+      point,
+      signal: 'SIGINT',
+      extraArgs: ['-on-error=abort'],
+    })) as CaseResult;
+    const out = leaked.result.out;
+    assert.equal(leaked.result.code, 1, out);
+    assert.match(out, /Interrupted, aborting\.\.\./);
+    assert.match(out, /Cleanly cancelled builds after being interrupted\./);
+    assert.doesNotMatch(out, /Terminating the source AWS instance/);
+    assert.ok(
+      leaked.leaked.some((l) => l.startsWith('instance ')),
+      leaked.leaked.join(', '),
+    );
+    checkListed(out, leaked.leaked);
+  },
+};
+
+test(
+  'SIGINT and SIGTERM at each point of the amazon-ebs sequence leave nothing behind',
+  { concurrency: 2 },
+  async (t) => {
+    await Promise.all(
+      SIGNALS.map(({ signal, name }) =>
+        t.test(`${signal} lane`, async (lt) => {
+          const lane = lanes.get(signal);
+          assert.ok(lane);
+          for (const point of POINTS) {
+            await lt.test(`${signal} ${point.label}`, async () => {
+              const r = await runCase(lane, { point, signal });
+              rows.push({ case: `${signal} ${point.label}`, exit: r.result.code, leaked: r.leaked });
+              if (process.env.KILN_TEST_DEBUG) console.error(`--- ${signal} ${point.label}\n${r.result.out}`);
+              checkInterrupted(r, point, name);
+            });
+          }
+          await lt.test(signal === 'SIGINT' ? abortFailing.name : abortInterrupted.name, () =>
+            signal === 'SIGINT' ? abortFailing.run(lane) : abortInterrupted.run(lane),
+          );
+        }),
+      ),
+    );
+  },
+);
