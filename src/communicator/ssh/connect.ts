@@ -4,7 +4,7 @@
  * order (agent, public keys, password + keyboard-interactive). Host keys are never verified, as in
  * Packer (spec §7.3). ssh2 is imported lazily: this file is reached only when a build runs.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, Client, ConnectConfig } from 'ssh2';
 import { certificateKey, enableCertificateAuth } from './cert-auth.js';
@@ -73,6 +73,14 @@ async function openInner(opts: SshConnectOptions): Promise<SshConnection> {
       throw new SshConnectError(`Error configuring bastion: ${(err as Error).message}`, 'config'); // parity:
     }
   }
+  // Dial first, then load ssh2 while the server accepts and sends its banner (start-up overlap).
+  const dialMs = opts.dialTimeoutMs ?? 15_000;
+  const early = opts.bastion
+    ? dialTcp(opts.bastion.host, opts.bastion.port, dialMs)
+    : opts.proxy
+      ? undefined
+      : dialTcp(opts.host, opts.port, dialMs);
+  early?.catch(() => undefined); // awaited below; this only keeps the rejection handled meanwhile
   const ssh2 = (await import('ssh2')).default;
   const Client = ssh2.Client;
   const parseKey: KeyParser = ssh2.utils.parseKey;
@@ -82,7 +90,7 @@ async function openInner(opts: SshConnectOptions): Promise<SshConnection> {
     const b = opts.bastion;
     let bsock: Socket;
     try {
-      bsock = await dialTcp(b.host, b.port, opts.dialTimeoutMs ?? 15_000);
+      bsock = await (early as Promise<Socket>);
     } catch (err) {
       throw new SshConnectError(`Error connecting to bastion: ${(err as Error).message}`, 'dial'); // parity:
     }
@@ -117,12 +125,12 @@ async function openInner(opts: SshConnectOptions): Promise<SshConnection> {
     }
   } else if (opts.proxy) {
     try {
-      sock = await dialSocks5(opts.proxy, opts.host, opts.port, opts.dialTimeoutMs ?? 15_000);
+      sock = await dialSocks5(opts.proxy, opts.host, opts.port, dialMs);
     } catch (err) {
       throw new Error(`Can't connect to the proxy: ${(err as Error).message}`); // parity:
     }
   } else {
-    const s = await dialTcp(opts.host, opts.port, opts.dialTimeoutMs ?? 15_000);
+    const s = await (early as Promise<Socket>);
     if (opts.readWriteTimeoutMs && opts.readWriteTimeoutMs > 0) {
       s.setTimeout(opts.readWriteTimeoutMs, () => s.destroy(new Error('i/o timeout')));
     }
@@ -171,6 +179,8 @@ export function dialTcp(host: string, port: number, timeoutMs: number): Promise<
     s.once('connect', () => {
       clearTimeout(timer);
       s.off('error', onError);
+      // Until ssh2 takes the socket over, an error must not go unhandled; ssh2 reports its own.
+      s.on('error', () => undefined);
       s.setKeepAlive(true, 5000);
       s.setNoDelay(true);
       resolve(s);
@@ -336,6 +346,7 @@ function handshakeWith(
     });
     client.once('close', () => fail(new Error(`ssh: handshake failed with ${where}: connection closed`)));
     const queue = [...methods];
+    if (sock instanceof Socket) coalesceWrites(sock);
     client.connect({
       sock: sock as never,
       username: spec.username,
@@ -360,6 +371,28 @@ function handshakeWith(
       },
     });
   });
+}
+
+/**
+ * ssh2 writes every SSH packet (≤ 32 KiB of channel data) with its own `socket.write`, i.e. one
+ * syscall each. Corking the socket at the first write of a tick and uncorking on the next tick
+ * hands all packets of that tick to one writev: a bulk upload makes far fewer syscalls.
+ */
+function coalesceWrites(sock: Socket): void {
+  const write = sock.write.bind(sock) as (...args: unknown[]) => boolean;
+  let corked = false;
+  const flush = () => {
+    corked = false;
+    sock.uncork();
+  };
+  sock.write = ((...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      sock.cork();
+      process.nextTick(flush);
+    }
+    return write(...args);
+  }) as typeof sock.write;
 }
 
 /** A direct-tcpip channel from the bastion to host:port. */
