@@ -25,6 +25,10 @@ export interface CleanupApi {
   deleteKeyPair(name: string): Promise<void>;
   /** Deletes a launch template (spot builds) by name; one already gone is not an error. */
   deleteLaunchTemplate?(name: string): Promise<void>;
+  /** IAM (iam-api.ts): removes the profile's roles, then the profile. */
+  deleteInstanceProfile?(name: string): Promise<void>;
+  /** IAM (iam-api.ts): removes the role's inline policies and profile memberships, then the role. */
+  deleteRole?(name: string): Promise<void>;
 }
 
 export interface ExecuteOptions {
@@ -64,7 +68,7 @@ export function errorCode(err: unknown): string {
 /** Error codes meaning "it is not there (any more)": removal already happened. */
 function isGone(err: unknown): boolean {
   const code = errorCode(err);
-  return /\.NotFound$|^InvalidAMIID\.Unavailable$/.test(code);
+  return /\.NotFound$|^InvalidAMIID\.Unavailable$|^NoSuchEntity$/.test(code);
 }
 
 export function resourceLine(verb: string, r: Planned): string {
@@ -226,6 +230,21 @@ export async function executePlan(api: CleanupApi, items: Planned[], opts: Execu
       continue;
     }
     if (await attempt(r, () => del(r.id))) removed.push(r);
+  }
+
+  // 8. IAM instance profiles, then 9. roles (temporary_iam_instance_profile_policy_document).
+  for (const [kind, fn] of [
+    ['instance profile', api.deleteInstanceProfile?.bind(api)],
+    ['role', api.deleteRole?.bind(api)],
+  ] as const) {
+    for (const r of byKind(kind)) {
+      opts.say(resourceLine('Deleting', r));
+      if (!fn) {
+        fail(r, `this API cannot delete ${kind}s`);
+        continue;
+      }
+      if (await attempt(r, () => fn(r.id))) removed.push(r);
+    }
   }
   return { removed, failed };
 }

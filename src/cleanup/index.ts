@@ -3,6 +3,7 @@
  * left (plan.ts), remove it (execute.ts), and account for everything in a report.
  */
 import { executePlan, errorReason, type CleanupApi, type Failure } from './execute.js';
+import { IAM_REGION } from './iam-api.js';
 import { formatAge, planCleanup, type Found, type Kept, type Planned } from './plan.js';
 
 export interface CleanupOptions {
@@ -44,7 +45,10 @@ export async function runCleanup(apis: CleanupApi[], opts: CleanupOptions): Prom
   for (const api of listed) {
     const mine = plan.remove.filter((r) => r.region === api.region);
     if (mine.length === 0) continue;
-    if (listed.length > 1) opts.say(`Region ${api.region}:`);
+    // IAM is global, not a region: its header only after EC2 removals; region headers as before.
+    if (api.region === IAM_REGION) {
+      if (removed.length + failed.length > 0) opts.say(`${IAM_REGION}:`);
+    } else if (listed.filter((a) => a.region !== IAM_REGION).length > 1) opts.say(`Region ${api.region}:`);
     const res = await executePlan(api, mine, {
       dryRun: opts.dryRun,
       say: opts.say,

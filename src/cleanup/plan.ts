@@ -6,13 +6,13 @@
 import { STATE_INCOMPLETE } from './tags.js';
 
 /** The kinds of resource a kiln run leaves, in the order cleanup removes them. */
-export const KIND_ORDER = ['instance', 'AMI', 'snapshot', 'volume', 'security group', 'key pair', 'launch template'] as const;
+export const KIND_ORDER = ['instance', 'AMI', 'snapshot', 'volume', 'security group', 'key pair', 'launch template', 'instance profile', 'role'] as const;
 export type Kind = (typeof KIND_ORDER)[number];
 
 /** A kiln-tagged resource as listed from EC2. */
 export interface Found {
   kind: Kind;
-  /** Instance/AMI/snapshot/volume/security group id; the key pair's or launch template's name. */
+  /** Instance/AMI/snapshot/volume/security group id; the key pair's, launch template's, instance profile's or role's name. */
   id: string;
   region: string;
   /** The value of the `kiln-run-id` tag. */

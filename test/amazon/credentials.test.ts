@@ -23,6 +23,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { ConfigError } from '../../src/util/errors.js';
 import { prepareEbs } from '../../src/builders/amazon-ebs/config.js';
 import { readVaultCredentials } from '../../src/builders/amazon/common/vault.js';
+import { serviceEndpoint } from '../../src/builders/amazon/common/iam.js';
 import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
 import { freePort } from '../env/ssh-env.js';
 import { AWS_TEST_ENV, runKiln } from '../env/kiln-cli.js';
@@ -433,6 +434,28 @@ describe('vault_aws_engine (unit tests of logic: a stand-in Vault, real moto)', 
         err.message.includes(
           'If you have set vault_aws_engine, you must not set the access_key or secret_key.',
         ),
+    );
+  });
+});
+
+describe('IAM and STS endpoints', () => {
+  it('AWS_ENDPOINT_URL_<SERVICE>, else the EC2 chain (custom_endpoint_ec2 first, as Packer 1.6.6)', () => {
+    const access = { custom_endpoint_ec2: '' } as Parameters<typeof serviceEndpoint>[1];
+    const own = { ...access, custom_endpoint_ec2: 'http://127.0.0.1:1' };
+    assert.equal(serviceEndpoint('IAM', access, {}), undefined);
+    assert.equal(serviceEndpoint('IAM', own, {}), 'http://127.0.0.1:1');
+    assert.equal(
+      serviceEndpoint('STS', access, { AWS_ENDPOINT_URL: 'http://127.0.0.1:2' }),
+      'http://127.0.0.1:2',
+    );
+    assert.equal(
+      serviceEndpoint('STS', access, { AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:3' }),
+      'http://127.0.0.1:3',
+    );
+    assert.equal(serviceEndpoint('IAM', own, { AWS_ENDPOINT_URL_IAM: 'iam.example' }), 'https://iam.example');
+    assert.equal(
+      serviceEndpoint('STS', own, { AWS_ENDPOINT_URL_IAM: 'http://127.0.0.1:4' }),
+      'http://127.0.0.1:1',
     );
   });
 });

@@ -6,7 +6,8 @@
  * `iam_instance_profile` is checked with GetInstanceProfile; `kiln cleanup` removes the role and
  * profile a build left with -on-error=abort.
  *
- * kiln reaches moto's IAM through AWS_ENDPOINT_URL_IAM (custom_endpoint_ec2 is for EC2 only).
+ * kiln reaches moto's IAM as Packer 1.6.6 did: through custom_endpoint_ec2, which Packer set on the
+ * whole session (AWS_ENDPOINT_URL_IAM would override it; credentials.test.ts uses that).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,6 +26,7 @@ import type { Ui } from '../../src/ui/ui.js';
 import { prepareEbs } from '../../src/builders/amazon-ebs/config.js';
 import { runEbs } from '../../src/builders/amazon-ebs/run.js';
 import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
+import { AWS_TEST_ENV, onlyEnv, runKiln } from '../env/kiln-cli.js';
 import { ec2, engine, packerConfig, RecordingUi, referenceConfig, testEnv } from './helpers.js';
 
 let moto: Moto;
@@ -36,7 +38,6 @@ before(async () => {
   moto = await startMoto();
   inst = await startMotoInstance(moto);
   testEnv(inst);
-  process.env.AWS_ENDPOINT_URL_IAM = moto.endpoint;
   api = ec2(moto);
   iam = new IAMClient({
     region: 'us-east-1',
@@ -46,7 +47,6 @@ before(async () => {
 });
 
 after(async () => {
-  delete process.env.AWS_ENDPOINT_URL_IAM;
   await inst?.stop();
   await moto?.stop();
 });
@@ -243,5 +243,53 @@ describe('amazon-ebs iam_instance_profile against moto', () => {
     assert.doesNotMatch(ui.text(), /temporary (role|instance profile)/);
     // Not ours: it stays.
     await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }));
+  });
+});
+
+describe('kiln cleanup and temporary IAM resources', () => {
+  it('lists them with -on-error=abort, and kiln cleanup removes them with the instance', async () => {
+    const pc = packerConfig({ onError: 'abort' });
+    const { error, ui } = await build(
+      referenceConfig(moto, inst, { temporary_iam_instance_profile_policy_document: POLICY }),
+      'exit 4',
+      pc,
+    );
+    const text = ui.text();
+    assert.match(error?.message ?? '', /Script exited with non-zero exit status: 4/);
+    const name = grab(
+      text,
+      /Creating temporary instance profile for this instance: (packer-[0-9a-f-]{36})\n/,
+    );
+    assert.match(text, new RegExp(`\\n    instance profile ${name} \\(global\\)\\n`));
+    assert.match(text, new RegExp(`\\n    role ${name} \\(global\\)\\n`));
+    assert.doesNotMatch(text, /Deleting temporary role/);
+    // Still there, attached to the still running instance.
+    const p = await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }));
+    assert.deepEqual(
+      (p.InstanceProfile?.Roles ?? []).map((r) => r.RoleName),
+      [name],
+    );
+    const r = await runKiln(
+      [
+        'cleanup',
+        '-region=us-east-1',
+        `-run-id=${pc.runUuid}`,
+        '-older-than=0s',
+        `-endpoint=${moto.endpoint}`,
+      ],
+      {
+        timeoutMs: 120_000,
+        env: onlyEnv({ PATH: process.env.PATH ?? '', HOME: '/nonexistent', ...AWS_TEST_ENV }),
+      },
+    );
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.stdout, new RegExp(`^Deleting instance i-[0-9a-f]+ \\(run ${pc.runUuid}`, 'm'));
+    assert.match(
+      r.stdout,
+      new RegExp(`^IAM \\(global\\):\\nDeleting instance profile ${name} \\(run ${pc.runUuid}`, 'm'),
+    );
+    assert.match(r.stdout, new RegExp(`^Deleting role ${name} \\(run ${pc.runUuid}`, 'm'));
+    await assertIamGone(name);
+    assert.equal(await running(pc.runUuid), undefined);
   });
 });

@@ -24,7 +24,10 @@ Options:
   -run-id=ID             Only the resources of this run.
   -dry-run               List what would be removed; remove nothing.
   -endpoint=URL          EC2 endpoint. Default: AWS_ENDPOINT_URL_EC2, then AWS_ENDPOINT_URL.
-  -profile=NAME          Shared credentials profile.`;
+  -profile=NAME          Shared credentials profile.
+  -skip-iam              Do not look for temporary IAM roles and instance profiles.
+                         IAM is global; its endpoint: AWS_ENDPOINT_URL_IAM, else
+                         the EC2 endpoint (-endpoint, AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL).`;
 
 /** Flag parsing as meta.ts does it, without loading the template machinery this command never needs. */
 function parseCommandFlags(args: string[], specs: FlagSpec[], usage: string): ParsedFlags {
@@ -48,6 +51,7 @@ export async function runCleanup(args: string[], io: CliIo): Promise<number> {
       { name: 'dry-run', kind: 'bool' },
       { name: 'endpoint', kind: 'string' },
       { name: 'profile', kind: 'string' },
+      { name: 'skip-iam', kind: 'bool' },
     ],
     CLEANUP_USAGE,
   );
@@ -108,6 +112,15 @@ export async function runCleanup(args: string[], io: CliIo): Promise<number> {
   for (const region of regions) {
     const ec2 = await createEc2(access, region);
     apis.push(ec2CleanupApi(ec2.sdk, ec2.client, region));
+  }
+  // IAM last: a profile goes once the instances using it are terminated.
+  if (f.bools['skip-iam'] !== true) {
+    const [{ createIam }, { iamCleanupApi }] = await Promise.all([
+      import('../../builders/amazon/common/iam.js'),
+      import('../../cleanup/iam-api.js'),
+    ]);
+    const iam = await createIam(access, regions[0], undefined);
+    apis.push(iamCleanupApi(iam.sdk, iam.client));
   }
   const report = await cleanup.runCleanup(apis, {
     olderThanMs,

@@ -64,7 +64,7 @@ export async function assumeRoleProvider(
   }
   const client = new sdk.STSClient({
     region: region || 'us-east-1',
-    endpoint: serviceEndpoint('STS'),
+    endpoint: serviceEndpoint('STS', access),
     maxAttempts: access.max_retries + 1,
     retryMode: 'adaptive',
     // Without fixed keys the STS client finds the base credentials itself (profile, SDK chain).

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { AccessConfig, PolicyDocument } from './config.js';
 import type { CredentialsInput } from './aws.js';
-import { awsErrorCode } from './aws.js';
+import { awsErrorCode, ec2Endpoint } from './aws.js';
 import { sleep } from './waiters.js';
 
 export type IamSdk = typeof import('@aws-sdk/client-iam');
@@ -19,18 +19,20 @@ export interface Iam {
 }
 
 /**
- * The endpoint of a service other than EC2 (IAM, STS): AWS_ENDPOINT_URL_<SERVICE>, then
- * AWS_ENDPOINT_URL, else undefined (the SDK's default). Packer 1.6.6 also sent these calls to
- * `custom_endpoint_ec2` (one endpoint for the whole session); kiln does not: an EC2 VPC endpoint
- * does not answer IAM or STS (docs/compatibility.md).
+ * The endpoint of IAM or STS: AWS_ENDPOINT_URL_<SERVICE>, else the EC2 chain (custom_endpoint_ec2,
+ * AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL), else undefined (the SDK's default). Packer 1.6.6 set
+ * custom_endpoint_ec2 on the whole session, so IAM and STS calls went there too; kiln keeps that
+ * and lets AWS_ENDPOINT_URL_IAM / AWS_ENDPOINT_URL_STS send them elsewhere (e.g. when the EC2
+ * endpoint is a VPC endpoint that answers only EC2).
  */
 export function serviceEndpoint(
   service: 'IAM' | 'STS',
+  access: AccessConfig,
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
-  const e = env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || '';
-  if (e === '') return undefined;
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(e) ? e : `https://${e}`;
+  const own = env[`AWS_ENDPOINT_URL_${service}`] || '';
+  if (own === '') return ec2Endpoint(access, env);
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(own) ? own : `https://${own}`;
 }
 
 /** Creates the IAM client (the SDK is loaded here, not before). */
@@ -49,7 +51,7 @@ export async function createIam(
   const client = new sdk.IAMClient({
     // IAM is global; the SDK maps every commercial region to iam.amazonaws.com.
     region: region || 'us-east-1',
-    endpoint: serviceEndpoint('IAM'),
+    endpoint: serviceEndpoint('IAM', access),
     maxAttempts: access.max_retries + 1,
     retryMode: 'adaptive',
     ...(credentials ? { credentials } : access.profile ? { profile: access.profile } : {}),
