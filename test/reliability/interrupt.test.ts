@@ -195,6 +195,9 @@ test(
           const lane = lanes.get(signal);
           assert.ok(lane);
           for (const point of POINTS) {
+            // KILN_INTERRUPT_ONLY=<words>: only the points whose label has them (while developing).
+            const only = process.env.KILN_INTERRUPT_ONLY;
+            if (only && !point.label.includes(only)) continue;
             await lt.test(`${signal} ${point.label}`, async () => {
               const r = await runCase(lane, { point, signal });
               rows.push({ case: `${signal} ${point.label}`, exit: r.result.code, leaked: r.leaked });
