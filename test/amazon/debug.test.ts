@@ -17,6 +17,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -211,4 +212,115 @@ describe('amazon-ebs temporary key on disk', () => {
     assert.deepEqual(await privateKeyFiles(join(d.work, '..')), []);
     assert.deepEqual(await readdir(d.work), ['build.json']);
   });
+
+  it('-debug on a terminal: a spot build pauses after every step (Enter typed at each), key saved then removed', async () => {
+    const d = await dirs('tty');
+    const tpl = template(d.gate) as { builders: Record<string, unknown>[]; provisioners: unknown[] };
+    tpl.builders[0].spot_price = 'auto';
+    tpl.provisioners = [{ type: 'shell', inline: ['true'] }];
+    await writeFile(join(d.work, 'build.json'), JSON.stringify(tpl));
+    const pem = join(d.work, 'ec2_amazon-ebs.pem');
+    const seen: { where: string; step: string; pemMode?: number; before: string }[] = [];
+    const { code, out } = await onTerminal(
+      ['build', '-debug', '-color=false', 'build.json'],
+      d.work,
+      { TMPDIR: d.tmp, HOME: d.home },
+      async (where, step, before) => {
+        const mode = await stat(pem).then(
+          (st) => st.mode & 0o777,
+          () => undefined,
+        );
+        seen.push({ where, step, pemMode: mode, before });
+      },
+    );
+    assert.equal(code, 0, out);
+    const afterRun = seen.filter((p) => p.where === 'after run of').map((p) => p.step);
+    const beforeCleanup = seen.filter((p) => p.where === 'before cleanup of').map((p) => p.step);
+    for (const step of [
+      'StepKeyPair',
+      'StepRunSpotInstance',
+      'StepConnect',
+      'StepStopEBSBackedInstance',
+      'stepCreateAMI',
+    ]) {
+      assert.ok(afterRun.includes(step), `${step} not in ${afterRun.join(', ')}`);
+    }
+    assert.ok(!afterRun.includes('StepRunSourceInstance'), afterRun.join(', '));
+    assert.deepEqual(beforeCleanup, [...afterRun].reverse());
+    const at = (where: string, step: string) => seen.find((p) => p.where === where && p.step === step)!;
+    // The key is on disk (0600) from StepKeyPair until StepKeyPair's own cleanup.
+    assert.equal(at('after run of', 'StepKeyPair').pemMode, 0o600);
+    assert.equal(at('before cleanup of', 'StepKeyPair').pemMode, 0o600);
+    assert.equal(existsSync(pem), false, 'the debug key is removed at cleanup');
+    // Each pause waits: the spot launch is done, the connection not yet tried; no stop at all.
+    assert.match(at('after run of', 'StepRunSpotInstance').before, /Instance ID: i-[0-9a-f]+/);
+    assert.doesNotMatch(
+      at('after run of', 'StepRunSpotInstance').before,
+      /Waiting for SSH to become available/,
+    );
+    assert.doesNotMatch(out, /Stopping the source instance/);
+    assert.doesNotMatch(
+      at('before cleanup of', 'StepRunSpotInstance').before,
+      /Terminating the source AWS instance/,
+    );
+    assert.match(out, /Terminating the source AWS instance/);
+  });
 });
+
+/**
+ * Runs kiln on a pseudo-terminal (util-linux `script`): kiln, like Packer, reads pause answers from
+ * the terminal. `onPause` runs at each pause, then Enter is typed.
+ */
+function onTerminal(
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+  onPause: (where: string, step: string, before: string) => Promise<void>,
+): Promise<{ code: number | null; out: string }> {
+  const prompt =
+    /Pausing (after run of|before cleanup of|before the next provisioner)(?: step '([^']+)'| )\. Press enter to continue\. $/;
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'script',
+      ['-q', '-f', '-e', '-c', [process.execPath, KILN, ...args].map(quote).join(' '), '/dev/null'],
+      {
+        cwd,
+        env: { ...process.env, ...AWS_TEST_ENV, SSH_AUTH_SOCK: inst.agentSock, ...env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+    let out = '';
+    let busy = false;
+    const check = () => {
+      if (busy) return;
+      const m = prompt.exec(out);
+      if (!m) return;
+      busy = true;
+      const before = out.slice(0, m.index);
+      out = out.slice(0, out.length - 1) + '\n'; // this prompt is handled
+      onPause(m[1], m[2] ?? '', before).then(
+        () => {
+          busy = false;
+          child.stdin.write('\n');
+          check();
+        },
+        (err: unknown) => {
+          child.kill('SIGKILL');
+          reject(err as Error);
+        },
+      );
+    };
+    const onData = (b: Buffer) => {
+      out += b.toString().replace(/\r\n/g, '\n');
+      check();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
