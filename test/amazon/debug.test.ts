@@ -7,9 +7,10 @@
  * - without -debug, no file holding a private key appears in the working directory, TMPDIR or HOME
  *   at any time of the build.
  *
- * kiln runs here without a terminal (its own session, stdin a pipe of newlines). Like Packer, kiln
- * reads pause answers from the terminal only, so -debug does not pause (packer-core §5.2); the
- * pauses on a terminal are covered by test/reference/debug.test.ts.
+ * The first two builds run without a terminal (own session, stdin a pipe of newlines). Like Packer,
+ * kiln reads pause answers from the terminal only, so there -debug does not pause (packer-core
+ * §5.2). The third, a spot build, runs on a pseudo-terminal (`script`) and types Enter at each
+ * pause (test/reference/debug.test.ts does the same for the on-demand reference template).
  *
  * While kiln runs, the provisioner waits on the "instance" (the local sshd) for a file the test
  * creates once it has looked at the disk, so the checks happen while the key is in use.
