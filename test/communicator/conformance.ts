@@ -159,6 +159,16 @@ export function communicatorConformance(get: () => ConformanceTarget): void {
     );
   });
 
+  it('uploads a file stream that starts part-way in the file (only that part)', async () => {
+    const { comm, remoteDir } = get();
+    const local = await localTmp();
+    const src = join(local, 'part.txt');
+    await fsp.writeFile(src, '0123456789');
+    await comm.upload(`${remoteDir}/part.txt`, createReadStream(src, { start: 4 }), { size: 6, mode: 0o644 });
+    assert.equal(await fsp.readFile(`${remoteDir}/part.txt`, 'utf8'), '456789');
+    await fsp.rm(local, { recursive: true });
+  });
+
   it('keeps a 48 MiB file intact both ways', async () => {
     const { comm, remoteDir } = get();
     const local = await localTmp();

@@ -3,7 +3,7 @@
  * exit status 2300218 when the session ends without one, one reconnect when a session cannot be
  * opened, and file transfer by SCP (default) or SFTP (spec §7.6–7.7).
  */
-import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { createWriteStream, promises as fsp, ReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { posix, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -18,7 +18,15 @@ import {
 import { ByteReader } from './byte-reader.js';
 import type { SshConnection } from './connect.js';
 import type { SshConnectOptions } from './options.js';
-import { receiveDir, receiveFile, scpTargetDir, sendDir, sendFile, type ScpIo } from './scp.js';
+import {
+  receiveDir,
+  receiveFile,
+  scpTargetDir,
+  sendDir,
+  sendFile,
+  type LocalFile,
+  type ScpIo,
+} from './scp.js';
 import { SftpTransfer } from './sftp.js';
 
 const PTY: PseudoTtyOptions = {
@@ -89,18 +97,25 @@ export class SshCommunicator implements Communicator {
 
   async upload(remotePath: string, data: Readable | Buffer, info?: FileInfo): Promise<void> {
     if (this.opts.fileTransferMethod === 'sftp') {
-      return (await this.sftpSession()).upload(remotePath, data, info?.mode);
+      const file = wholeFile(data);
+      if (file !== undefined) (data as ReadStream).destroy();
+      return (await this.sftpSession()).upload(remotePath, file !== undefined ? { file } : data, info?.mode);
     }
     let size = Buffer.isBuffer(data) ? data.length : info?.size;
     let spooled: string | undefined;
-    let body = data;
-    if (size === undefined) {
+    let body: Readable | Buffer | LocalFile = data;
+    const file = wholeFile(data);
+    if (file !== undefined && size !== undefined) {
+      // A whole local file: read it with reused buffers (scp.ts) instead of the stream's fresh ones.
+      (data as ReadStream).destroy();
+      body = { file };
+    } else if (size === undefined) {
       // Unknown size: spool to a local temp file first, as Packer does.
       const dir = await fsp.mkdtemp(join(tmpdir(), 'packer-upload'));
       spooled = join(dir, 'data');
       await pipeline(data as Readable, createWriteStream(spooled));
       size = (await fsp.stat(spooled)).size;
-      body = createReadStream(spooled, { highWaterMark: 1 << 20 });
+      body = { file: spooled };
     }
     const name = posix.basename(remotePath);
     const dir = posix.dirname(remotePath);
@@ -222,6 +237,16 @@ function withAbort(ch: ClientChannel, exit: Promise<number>, signal?: AbortSigna
       resolve(status);
     });
   });
+}
+
+/** The path of a file ReadStream that reads the whole file and has not been read from yet. */
+function wholeFile(data: Readable | Buffer): string | undefined {
+  if (!(data instanceof ReadStream) || typeof data.path !== 'string') return undefined;
+  const s = data as ReadStream & { start?: number; end?: number };
+  if ((s.start ?? 0) !== 0 || (s.end !== undefined && s.end !== Infinity) || s.bytesRead > 0)
+    return undefined;
+  if (s.readableFlowing || s.readableLength > 0) return undefined;
+  return data.path;
 }
 
 /** Go's strconv.Quote for paths containing a space (Packer's scp download quoting). */

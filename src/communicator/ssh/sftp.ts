@@ -3,11 +3,12 @@
  * create + copy + chmod to the local mode when known; directories created with the local mode
  * (existing ones tolerated); download = open + copy. Writes are pipelined (many requests in flight).
  */
-import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { createWriteStream, promises as fsp } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { SFTPWrapper } from 'ssh2';
 import { drained } from './byte-reader.js';
+import type { LocalFile } from './scp.js';
 
 const CHUNK = 255 * 1024;
 const IN_FLIGHT = 16;
@@ -26,30 +27,50 @@ export class SftpTransfer {
     );
   }
 
-  async upload(remotePath: string, data: Readable | Buffer, mode?: number): Promise<void> {
+  async upload(remotePath: string, data: Readable | Buffer | LocalFile, mode?: number): Promise<void> {
     const handle = await this.call<Buffer>((cb) => this.sftp.open(remotePath, 'w', cb), `open ${remotePath}`);
     try {
       let pos = 0;
       const pending = new Set<Promise<void>>();
       let failure: Error | undefined;
+      /** One WRITE request; `done` runs when the server has answered (the buffer is free again). */
+      const sendPiece = async (piece: Buffer, done?: () => void) => {
+        const at = pos;
+        pos += piece.length;
+        const p = this.call<void>((cb) => this.sftp.write(handle, piece, 0, piece.length, at, cb as never))
+          .catch((e: Error) => {
+            failure ??= e;
+          })
+          .finally(() => done?.());
+        pending.add(p);
+        void p.finally(() => pending.delete(p));
+        if (pending.size >= IN_FLIGHT) await Promise.race(pending);
+        if (failure) throw failure;
+      };
       const send = async (buf: Buffer) => {
         for (let off = 0; off < buf.length; off += CHUNK) {
-          const piece = buf.subarray(off, Math.min(off + CHUNK, buf.length));
-          const at = pos;
-          pos += piece.length;
-          const p = this.call<void>((cb) =>
-            this.sftp.write(handle, piece, 0, piece.length, at, cb as never),
-          ).catch((e: Error) => {
-            failure ??= e;
-          });
-          pending.add(p);
-          void p.finally(() => pending.delete(p));
-          if (pending.size >= IN_FLIGHT) await Promise.race(pending);
-          if (failure) throw failure;
+          await sendPiece(buf.subarray(off, Math.min(off + CHUNK, buf.length)));
         }
       };
       if (Buffer.isBuffer(data)) await send(data);
-      else for await (const chunk of data) await send(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      else if ('file' in data && typeof data.file === 'string') {
+        // Reused buffers, one per request in flight (a fresh buffer per chunk costs page faults).
+        const fh = await fsp.open(data.file, 'r');
+        try {
+          const pool: Buffer[] = [];
+          for (;;) {
+            const b = pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+            const { bytesRead } = await fh.read(b, 0, CHUNK, pos);
+            if (bytesRead === 0) break;
+            await sendPiece(b.subarray(0, bytesRead), () => pool.push(b));
+          }
+        } finally {
+          await fh.close();
+        }
+      } else {
+        for await (const chunk of data as Readable)
+          await send(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      }
       await Promise.all(pending);
       if (failure) throw failure;
       if (mode !== undefined)
@@ -81,7 +102,7 @@ export class SftpTransfer {
         await this.mkdir(rp, st.mode);
         await this.uploadTree(lp, rp, exclude);
       } else if (st.isFile()) {
-        await this.upload(rp, createReadStream(lp, { highWaterMark: 1 << 20 }), st.mode);
+        await this.upload(rp, { file: lp }, st.mode);
       }
     }
   }
