@@ -439,23 +439,25 @@ describe('vault_aws_engine (unit tests of logic: a stand-in Vault, real moto)', 
 });
 
 describe('IAM and STS endpoints', () => {
-  it('AWS_ENDPOINT_URL_<SERVICE>, else the EC2 chain (custom_endpoint_ec2 first, as Packer 1.6.6)', () => {
+  it('IAM: AWS_ENDPOINT_URL_IAM, else the EC2 chain (as Packer 1.6.6); STS: AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL', () => {
     const access = { custom_endpoint_ec2: '' } as Parameters<typeof serviceEndpoint>[1];
     const own = { ...access, custom_endpoint_ec2: 'http://127.0.0.1:1' };
     assert.equal(serviceEndpoint('IAM', access, {}), undefined);
     assert.equal(serviceEndpoint('IAM', own, {}), 'http://127.0.0.1:1');
     assert.equal(
-      serviceEndpoint('STS', access, { AWS_ENDPOINT_URL: 'http://127.0.0.1:2' }),
-      'http://127.0.0.1:2',
-    );
-    assert.equal(
-      serviceEndpoint('STS', access, { AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:3' }),
+      serviceEndpoint('IAM', access, { AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:3' }),
       'http://127.0.0.1:3',
     );
     assert.equal(serviceEndpoint('IAM', own, { AWS_ENDPOINT_URL_IAM: 'iam.example' }), 'https://iam.example');
     assert.equal(
-      serviceEndpoint('STS', own, { AWS_ENDPOINT_URL_IAM: 'http://127.0.0.1:4' }),
-      'http://127.0.0.1:1',
+      serviceEndpoint('STS', access, { AWS_ENDPOINT_URL: 'http://127.0.0.1:2' }),
+      'http://127.0.0.1:2',
+    );
+    // STS (assume_role) never follows the EC2 endpoint: 1.6.6 assumed the role in a session of its own.
+    assert.equal(serviceEndpoint('STS', own, { AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:3' }), undefined);
+    assert.equal(
+      serviceEndpoint('STS', own, { AWS_ENDPOINT_URL_STS: 'http://127.0.0.1:4' }),
+      'http://127.0.0.1:4',
     );
   });
 });

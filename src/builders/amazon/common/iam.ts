@@ -19,11 +19,13 @@ export interface Iam {
 }
 
 /**
- * The endpoint of IAM or STS: AWS_ENDPOINT_URL_<SERVICE>, else the EC2 chain (custom_endpoint_ec2,
- * AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL), else undefined (the SDK's default). Packer 1.6.6 set
- * custom_endpoint_ec2 on the whole session, so IAM and STS calls went there too; kiln keeps that
- * and lets AWS_ENDPOINT_URL_IAM / AWS_ENDPOINT_URL_STS send them elsewhere (e.g. when the EC2
- * endpoint is a VPC endpoint that answers only EC2).
+ * The endpoint of IAM or STS, else undefined (the SDK's default).
+ *
+ * - IAM: AWS_ENDPOINT_URL_IAM, else the EC2 chain (custom_endpoint_ec2, AWS_ENDPOINT_URL_EC2,
+ *   AWS_ENDPOINT_URL): Packer 1.6.6 set custom_endpoint_ec2 on the whole session its IAM client
+ *   came from, so IAM calls went there too.
+ * - STS (assume_role): AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL: 1.6.6 assumed the role through
+ *   a session of its own, without custom_endpoint_ec2.
  */
 export function serviceEndpoint(
   service: 'IAM' | 'STS',
@@ -31,7 +33,10 @@ export function serviceEndpoint(
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
   const own = env[`AWS_ENDPOINT_URL_${service}`] || '';
-  if (own === '') return ec2Endpoint(access, env);
+  if (own === '')
+    return service === 'IAM'
+      ? ec2Endpoint(access, env)
+      : ec2Endpoint({ ...access, custom_endpoint_ec2: '' }, { AWS_ENDPOINT_URL: env.AWS_ENDPOINT_URL });
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(own) ? own : `https://${own}`;
 }
 
