@@ -311,6 +311,58 @@ describe('amazon-ebs spot builds against moto', () => {
     assert.ok(!text.includes('Temporary resources left behind'), text);
   });
 
+  it('a CreateFleet that fails fails the build with the AWS error and deletes the launch template', async () => {
+    const m = moto as Moto;
+    const proxy = await startEc2Proxy(m.endpoint, ({ action }) =>
+      action === 'CreateFleet'
+        ? {
+            status: 400,
+            code: 'InvalidSpotPrice',
+            message: 'Your maximum price is below the current Spot price',
+          }
+        : 'pass',
+    );
+    const pc = packerConfig();
+    let outcome;
+    try {
+      outcome = await runBuild(
+        referenceConfig(m, inst as MotoInstance, {
+          spot_price: '0.0001',
+          custom_endpoint_ec2: proxy.endpoint,
+        }),
+        ['true'],
+        pc,
+      );
+    } finally {
+      await proxy.stop();
+    }
+    const text = outcome.ui.text();
+    assert.match(
+      outcome.error?.message ?? '',
+      /^InvalidSpotPrice: Your maximum price is below the current Spot price\n\tstatus code: 400/,
+      text,
+    );
+    assert.deepEqual(
+      proxy
+        .log()
+        .filter((e) => e.action === 'CreateFleet')
+        .map((e) => e.outcome),
+      ['error:InvalidSpotPrice'],
+    );
+    assert.ok(!text.includes('Instance ID:'), text);
+    assert.ok(!text.includes('Terminating the source AWS instance'), text);
+    assert.ok(
+      proxy.log().some((e) => e.action === 'DeleteLaunchTemplate' && e.status === 200),
+      text,
+    );
+    const all = (await api.send(new DescribeLaunchTemplatesCommand({}))).LaunchTemplates ?? [];
+    assert.deepEqual(
+      all.filter((t) => tagMap(t.Tags)['kiln-run-id'] === pc.runUuid),
+      [],
+    );
+    assert.ok(!text.includes('Temporary resources left behind'), text);
+  });
+
   it('-on-error=abort leaves the tagged launch template and lists it; cleanup mode deletes it', async () => {
     const m = moto as Moto;
     const raw = referenceConfig(m, inst as MotoInstance, { spot_price: '0.05', spot_tags: { Team: 'img' } });
