@@ -11,7 +11,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
   CreateInstanceProfileCommand,
   GetInstanceProfileCommand,
@@ -27,7 +27,7 @@ import { prepareEbs } from '../../src/builders/amazon-ebs/config.js';
 import { runEbs } from '../../src/builders/amazon-ebs/run.js';
 import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
 import { AWS_TEST_ENV, onlyEnv, runKiln } from '../env/kiln-cli.js';
-import { ec2, engine, packerConfig, RecordingUi, referenceConfig, testEnv } from './helpers.js';
+import { engine, packerConfig, RecordingUi, referenceConfig, testEnv } from './helpers.js';
 
 let moto: Moto;
 let inst: MotoInstance;
@@ -38,11 +38,18 @@ before(async () => {
   moto = await startMoto();
   inst = await startMotoInstance(moto);
   testEnv(inst);
-  api = ec2(moto);
+  // The test's own clients say who they are, so moto's call log tells their calls from kiln's.
+  api = new EC2Client({
+    region: 'us-east-1',
+    endpoint: moto.endpoint,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    customUserAgent: OBSERVER,
+  });
   iam = new IAMClient({
     region: 'us-east-1',
     endpoint: moto.endpoint,
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    customUserAgent: OBSERVER,
   });
 });
 
@@ -50,6 +57,21 @@ after(async () => {
   await inst?.stop();
   await moto?.stop();
 });
+
+const OBSERVER = 'kiln-test-observer';
+const IAM_ACTIONS = [
+  'CreateInstanceProfile',
+  'GetInstanceProfile',
+  'CreateRole',
+  'GetRole',
+  'PutRolePolicy',
+  'AddRoleToInstanceProfile',
+  'RemoveRoleFromInstanceProfile',
+  'DeleteRolePolicy',
+  'DeleteRole',
+  'DeleteInstanceProfile',
+  'GetRolePolicy',
+];
 
 const POLICY = {
   Version: '2012-10-17',
@@ -160,12 +182,16 @@ async function assertIamGone(name: string): Promise<void> {
 describe('amazon-ebs temporary instance profile against moto', () => {
   it('creates the profile, role and policy, attaches them to the instance, and removes them', async () => {
     const pc = packerConfig();
+    await moto.clearCalls();
     const { artifact, error, ui, seen } = await build(
       referenceConfig(moto, inst, { temporary_iam_instance_profile_policy_document: POLICY }),
       'true',
       pc,
     );
     const text = ui.text();
+    const kilnCalls = (await moto.calls())
+      .filter((c) => c.ua.includes('aws-sdk-js') && !c.ua.includes(OBSERVER))
+      .map((c) => c.action);
     assert.equal(error, undefined, `${error?.message}\n${text}`);
     assert.ok(artifact);
     const name = grab(
@@ -190,6 +216,24 @@ describe('amazon-ebs temporary instance profile against moto', () => {
     assert.deepEqual(seen.policy, POLICY);
     assert.equal(seen.roleTags?.['kiln-run-id'], pc.runUuid);
     assert.equal(seen.profileTags?.['kiln-run-id'], pc.runUuid);
+    // IAM: Packer's calls, one try each against moto (the waiters' first look finds the entity).
+    assert.deepEqual(
+      kilnCalls.filter((a) => IAM_ACTIONS.includes(a)),
+      [
+        'CreateInstanceProfile',
+        'GetInstanceProfile',
+        'CreateRole',
+        'GetRole',
+        'PutRolePolicy',
+        'AddRoleToInstanceProfile',
+        'RemoveRoleFromInstanceProfile',
+        'DeleteRolePolicy',
+        'DeleteRole',
+        'DeleteInstanceProfile',
+      ],
+    );
+    // EC2: the reference build's 18 calls; the profile costs no EC2 call.
+    assert.equal(kilnCalls.filter((a) => !IAM_ACTIONS.includes(a)).length, 18, kilnCalls.join(' '));
     await assertIamGone(name);
   });
 
