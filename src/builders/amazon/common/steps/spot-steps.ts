@@ -191,6 +191,8 @@ export function stepRunSpotInstance(): Step<S> {
         instanceTags,
         volumeTags,
       );
+      // Create calls finish even after Ctrl-C (run.ts): none may start once the build is cancelled.
+      signal.throwIfAborted();
       try {
         await client.send(
           new sdk.CreateLaunchTemplateCommand({
@@ -227,6 +229,7 @@ export function stepRunSpotInstance(): Step<S> {
         instanceId = await retry(
           11,
           async () => {
+            signal.throwIfAborted();
             const out = await client.send(new sdk.CreateFleetCommand(fleetInput), { abortSignal: signal });
             const id = out.Instances?.find((i) => (i.InstanceIds ?? []).length > 0)?.InstanceIds?.[0];
             // Errors for some instance types or zones do not matter once an instance launched.
