@@ -170,7 +170,8 @@ export function stepRunSpotInstance(): Step<S> {
       try {
         volumeTags = renderTags(state, c.run_volume_tags);
       } catch (err) {
-        throw new Error(`Error tagging volumes: ${(err as Error).message}`); // parity:
+        // StepRunSourceInstance's text: here the tags are rendered before any instance exists.
+        throw new Error(`Error tagging volumes: ${(err as Error).message}`);
       }
       ui.message('Loading User Data File...'); // parity:
       const name = launchTemplateName();
