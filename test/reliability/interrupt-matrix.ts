@@ -16,7 +16,7 @@ import { AWS_TEST_ENV, startKiln, type KilnResult, type RunningKiln } from '../e
 import { leftovers, removeLeftovers } from './leaks.js';
 
 /** How long the proxy holds a request back: long enough for the signal to land inside it. */
-export const HOLD_MS = 4000;
+export const HOLD_MS = 3000;
 
 export interface Lane {
   moto: Moto;
@@ -75,28 +75,39 @@ export interface Point {
   /** Where SSH goes (default: the instance sshd). */
   sshPort?: () => Promise<number>;
   policy?: () => ProxyPolicy;
+  /** The build's error, when the interrupted step reports one (Packer's words). */
+  error?: RegExp;
   /** Resolves when the signal should be sent. */
   ready(k: RunningKiln, lane: Lane): Promise<void>;
 }
 
-/** Holds back every request with this action (after `after` was seen, when given). */
+/**
+ * Holds back the first request with this action (after `after` was seen, when given); later ones
+ * pass, so the cleanup's own calls are not slowed down.
+ */
 function holdAction(action: string, after?: string): () => ProxyPolicy {
   return () => {
     let armed = after === undefined;
     return (req) => {
       if (req.action === after) armed = true;
-      return armed && req.action === action ? { delayMs: HOLD_MS } : 'pass';
+      if (!armed || req.action !== action) return 'pass';
+      armed = false;
+      after = '\0'; // never again
+      return { delayMs: HOLD_MS };
     };
   };
 }
 
-/** Lets every request with this action reach moto at once but holds its answer back. */
+/** Lets the first request with this action reach moto at once but holds its answer back. */
 function holdAnswer(action: string, after?: string): () => ProxyPolicy {
   return () => {
     let armed = after === undefined;
     return (req) => {
       if (req.action === after) armed = true;
-      return armed && req.action === action ? { holdAnswerMs: HOLD_MS } : 'pass';
+      if (!armed || req.action !== action) return 'pass';
+      armed = false;
+      after = '\0';
+      return { holdAnswerMs: HOLD_MS };
     };
   };
 }
@@ -131,6 +142,8 @@ export const POINTS: Point[] = [
   },
   {
     label: 'while waiting for the instance',
+    error:
+      /Error waiting for instance \(i-[0-9a-f]+\) to become ready: RequestCanceled: waiter context canceled\ncaused by: context canceled$/m,
     policy: holdAction('DescribeInstances', 'RunInstances'),
     async ready(k, lane) {
       await k.waitFor(/Waiting for instance \(i-[0-9a-f]+\) to become ready\.\.\./, 90_000);
@@ -168,6 +181,7 @@ export const POINTS: Point[] = [
   {
     // CreateImage answered; the AMI waiter's DescribeImages is held back.
     label: 'while waiting for the AMI',
+    error: /: Error waiting for AMI: RequestCanceled: waiter context canceled\ncaused by: context canceled$/m,
     policy: holdAction('DescribeImages', 'CreateImage'),
     async ready(k, lane) {
       await k.waitFor(/Waiting for AMI to become ready\.\.\./, 90_000);
@@ -217,7 +231,10 @@ export interface CaseResult {
 /** Waits until every held-back request reached moto and was answered (or the proxy gave up). */
 async function drain(lane: Lane): Promise<void> {
   const deadline = Date.now() + HOLD_MS * 3;
-  while (lane.proxy.log().some((e) => e.outcome === 'delay' && e.status === 0) && Date.now() < deadline) {
+  // A held Describe* changes nothing when it lands; anything else may make something.
+  const pending = () =>
+    lane.proxy.log().some((e) => e.outcome === 'delay' && e.status === 0 && !e.action.startsWith('Describe'));
+  while (pending() && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -99,6 +99,8 @@ function checkInterrupted(r: CaseResult, point: Point, name: string): void {
   assert.match(out, /^Build 'amazon-ebs' (errored|finished) after .+$/m);
   assert.match(out, /^==> Wait completed after /m);
   assert.doesNotMatch(out, STACK, 'no stack trace');
+  if (point.error) assert.match(out, point.error);
+  assert.doesNotMatch(out, /(Request|operation was) aborted$/m, "Node's abort text never reaches the user");
   assert.doesNotMatch(out, /Builds finished\. The artifacts/, 'no artifact from an interrupted build');
   // Cleanups ran in Packer's order.
   let at = -1;

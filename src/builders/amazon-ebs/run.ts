@@ -97,6 +97,21 @@ function finishCreates(ec2: Ec2): Ec2 {
   return ec2;
 }
 
+/** What Node and the SDK say when a call or a sleep is aborted. */
+const ABORT_TEXTS = ['Request aborted', 'This operation was aborted', 'The operation was aborted'];
+
+/**
+ * An error of a step stopped by Ctrl-C, in aws-sdk-go's words as Packer prints it: a wait reports
+ * its waiter's cancellation, any other call its request's.
+ */
+export function cancelledText(message: string): string {
+  const hit = ABORT_TEXTS.find((t) => message.endsWith(`: ${t}`));
+  if (!hit) return message;
+  const head = message.slice(0, -hit.length);
+  const what = head.startsWith('Error waiting for') ? 'waiter' : 'request';
+  return `${head}RequestCanceled: ${what} context canceled\ncaused by: context canceled`; // parity: aws-sdk-go awserr
+}
+
 /** Options kiln decodes and validates but cannot run yet (they fail before any AWS call). */
 function unsupportedOption(prep: EbsPrepared): string | undefined {
   const c = prep.config;
@@ -242,7 +257,8 @@ export async function runEbs(
       }
     }
   }
-  if (state.error) throw new UserError(state.error.message);
+  if (state.error)
+    throw new UserError(state.cancelled ? cancelledText(state.error.message) : state.error.message);
   if (state.cancelled) return undefined;
   if (Object.keys(state.amis).length === 0) return undefined;
   return new AmiArtifact(EBS_BUILDER_ID, state.amis, state.generatedData, ec2For);
