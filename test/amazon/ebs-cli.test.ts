@@ -5,16 +5,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { DescribeImagesCommand, DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { AWS_TEST_ENV, runKiln, type KilnResult } from '../env/kiln-cli.js';
 import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
 import { ec2, tagMap } from './helpers.js';
-
-const KILN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'kiln');
 
 let moto: Moto;
 let inst: MotoInstance;
@@ -90,23 +87,8 @@ function template(provision: string[]): unknown {
   };
 }
 
-function kiln(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [KILN, ...args], {
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: 'testing',
-        AWS_SECRET_ACCESS_KEY: 'testing',
-        AWS_EC2_METADATA_DISABLED: 'true',
-        SSH_AUTH_SOCK: inst.agentSock,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('close', (code) => resolve({ code, out }));
-  });
+function kiln(args: string[]): Promise<KilnResult> {
+  return runKiln(args, { env: { ...AWS_TEST_ENV, SSH_AUTH_SOCK: inst.agentSock } });
 }
 
 describe('kiln build with amazon-ebs', () => {

@@ -5,14 +5,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { runKiln, type KilnResult } from '../env/kiln-cli.js';
 import { startSshEnv, type SshEnv } from '../env/ssh-env.js';
-
-const KILN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'kiln');
 
 let env: SshEnv;
 let dir: string;
@@ -25,18 +22,8 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-function kiln(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [KILN, ...args], {
-      cwd: dir,
-      env: { ...process.env, SSH_AUTH_SOCK: env.agentSock },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('close', (code) => resolve({ code, out }));
-  });
+function kiln(args: string[]): Promise<KilnResult> {
+  return runKiln(args, { cwd: dir, env: { SSH_AUTH_SOCK: env.agentSock } });
 }
 
 test('ansible with use_proxy false goes through the build bastion', async () => {

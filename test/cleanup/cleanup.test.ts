@@ -7,9 +7,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   AttachVolumeCommand,
   CreateImageCommand,
@@ -29,17 +26,18 @@ import {
   TerminateInstancesCommand,
   type Tag,
 } from '@aws-sdk/client-ec2';
+import { AWS_TEST_ENV, onlyEnv, runKiln } from '../env/kiln-cli.js';
 import { startMoto, type Moto } from '../env/moto.js';
 import { incompleteImageTags, markImagesComplete, RUN_ID_TAG } from '../../src/cleanup/tags.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const REGION = 'us-east-1';
 
 let moto: Moto;
 let ec2: EC2Client;
 
 const runTag = (run: string): Tag[] => [{ Key: RUN_ID_TAG, Value: run }];
-const spec = (type: string, tags: Tag[]) => (tags.length > 0 ? { TagSpecifications: [{ ResourceType: type as never, Tags: tags }] } : {});
+const spec = (type: string, tags: Tag[]) =>
+  tags.length > 0 ? { TagSpecifications: [{ ResourceType: type as never, Tags: tags }] } : {};
 
 /** What a run (or an untagged user) made; ids to look for afterwards. */
 interface Made {
@@ -59,7 +57,12 @@ async function deadRun(run: string, stage: 'key' | 'instance' | 'ami', tagged = 
   await ec2.send(new CreateKeyPairCommand({ KeyName: key, ...spec('key-pair', tags) }));
   const sg = (
     await ec2.send(
-      new CreateSecurityGroupCommand({ GroupName: `packer_${run}`, Description: 'Temporary group for Packer', VpcId: moto.seed.vpc_id, ...spec('security-group', tags) }),
+      new CreateSecurityGroupCommand({
+        GroupName: `packer_${run}`,
+        Description: 'Temporary group for Packer',
+        VpcId: moto.seed.vpc_id,
+        ...spec('security-group', tags),
+      }),
     )
   ).GroupId!;
   const made: Made = { key, sg };
@@ -73,17 +76,40 @@ async function deadRun(run: string, stage: 'key' | 'instance' | 'ami', tagged = 
       KeyName: key,
       SecurityGroupIds: [sg],
       SubnetId: moto.seed.most_free_subnet,
-      ...(tagged ? { TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'Packer Builder' }, ...tags] }, { ResourceType: 'volume', Tags: tags }] } : {}),
+      ...(tagged
+        ? {
+            TagSpecifications: [
+              { ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'Packer Builder' }, ...tags] },
+              { ResourceType: 'volume', Tags: tags },
+            ],
+          }
+        : {}),
     }),
   );
   const inst = out.Instances![0];
   made.instance = inst.InstanceId!;
   made.rootVolume = inst.BlockDeviceMappings?.[0]?.Ebs?.VolumeId;
   // A volume that does not go with the instance (a launch mapping without delete_on_termination).
-  made.volume = (await ec2.send(new CreateVolumeCommand({ AvailabilityZone: inst.Placement!.AvailabilityZone!, Size: 1, ...spec('volume', tags) }))).VolumeId!;
+  made.volume = (
+    await ec2.send(
+      new CreateVolumeCommand({
+        AvailabilityZone: inst.Placement!.AvailabilityZone!,
+        Size: 1,
+        ...spec('volume', tags),
+      }),
+    )
+  ).VolumeId!;
   if (stage === 'instance') return made;
   // CreateImage answered, the build died before the AMI was finished: marked incomplete.
-  made.ami = (await ec2.send(new CreateImageCommand({ InstanceId: made.instance, Name: `kiln-${run}`, ...spec('image', tagged ? incompleteImageTags(run) : []) }))).ImageId!;
+  made.ami = (
+    await ec2.send(
+      new CreateImageCommand({
+        InstanceId: made.instance,
+        Name: `kiln-${run}`,
+        ...spec('image', tagged ? incompleteImageTags(run) : []),
+      }),
+    )
+  ).ImageId!;
   made.snapshot = await snapshotOf(made.ami);
   return made;
 }
@@ -99,11 +125,16 @@ async function alive(): Promise<Set<string>> {
   for (const r of (await ec2.send(new DescribeInstancesCommand({}))).Reservations ?? []) {
     for (const i of r.Instances ?? []) if (i.State?.Name !== 'terminated') s.add(`instance ${i.InstanceId}`);
   }
-  for (const i of (await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? []) s.add(`AMI ${i.ImageId}`);
-  for (const x of (await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? []) s.add(`snapshot ${x.SnapshotId}`);
-  for (const v of (await ec2.send(new DescribeVolumesCommand({}))).Volumes ?? []) s.add(`volume ${v.VolumeId}`);
-  for (const g of (await ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? []) s.add(`security group ${g.GroupId}`);
-  for (const k of (await ec2.send(new DescribeKeyPairsCommand({}))).KeyPairs ?? []) s.add(`key pair ${k.KeyName}`);
+  for (const i of (await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [])
+    s.add(`AMI ${i.ImageId}`);
+  for (const x of (await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? [])
+    s.add(`snapshot ${x.SnapshotId}`);
+  for (const v of (await ec2.send(new DescribeVolumesCommand({}))).Volumes ?? [])
+    s.add(`volume ${v.VolumeId}`);
+  for (const g of (await ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? [])
+    s.add(`security group ${g.GroupId}`);
+  for (const k of (await ec2.send(new DescribeKeyPairsCommand({}))).KeyPairs ?? [])
+    s.add(`key pair ${k.KeyName}`);
   return s;
 }
 
@@ -125,35 +156,22 @@ interface Result {
   stderr: string;
 }
 
-function kiln(args: string[], env: Record<string, string> = {}): Promise<Result> {
+async function kiln(args: string[], env: Record<string, string> = {}): Promise<Result> {
   const t0 = Date.now();
-  return new Promise<Result>((resolve) => {
-    execFile(
-      process.execPath,
-      [join(ROOT, 'bin', 'kiln'), 'cleanup', ...args],
-      {
-        cwd: ROOT,
-        timeout: 120_000,
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: '/nonexistent',
-          AWS_ACCESS_KEY_ID: 'testing',
-          AWS_SECRET_ACCESS_KEY: 'testing',
-          AWS_EC2_METADATA_DISABLED: 'true',
-          ...env,
-        },
-      },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  }).then((r) => {
-    if (process.env.KILN_TEST_DEBUG) console.error(`kiln cleanup ${args.join(' ')}: ${Date.now() - t0} ms\n${r.stdout}${r.stderr}`);
-    return r;
+  const r = await runKiln(['cleanup', ...args], {
+    timeoutMs: 120_000,
+    env: onlyEnv({ PATH: process.env.PATH ?? '', HOME: '/nonexistent', ...AWS_TEST_ENV, ...env }),
   });
+  if (process.env.KILN_TEST_DEBUG)
+    console.error(`kiln cleanup ${args.join(' ')}: ${Date.now() - t0} ms\n${r.stdout}${r.stderr}`);
+  return { code: r.code ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** The resources named by `Deleting …`/`Would delete …` lines, as `kind id`. */
 function named(stdout: string, verb: string): string[] {
-  const re = new RegExp(`^${verb} (instance|AMI|snapshot|volume|security group|key pair) (\\S+) \\(run (\\S+), (\\d+s|\\d+m\\d+s)\\)$`);
+  const re = new RegExp(
+    `^${verb} (instance|AMI|snapshot|volume|security group|key pair) (\\S+) \\(run (\\S+), (\\d+s|\\d+m\\d+s)\\)$`,
+  );
   return stdout
     .split('\n')
     .map((l) => re.exec(l))
@@ -163,7 +181,11 @@ function named(stdout: string, verb: string): string[] {
 
 before(async () => {
   moto = await startMoto();
-  ec2 = new EC2Client({ region: REGION, endpoint: moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  ec2 = new EC2Client({
+    region: REGION,
+    endpoint: moto.endpoint,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
   ec2.middlewareStack.add(
     (next, context) => async (args) => {
       try {
@@ -194,7 +216,9 @@ test('kiln cleanup: dry run, age filter, run filter, real removal, and a leftove
   const sdk = await import('@aws-sdk/client-ec2');
   const { DeleteVolumeCommand, DeleteKeyPairCommand, DeleteSecurityGroupCommand } = sdk;
   // What the builder does: snapshots marked once known, everything unmarked when the build is done.
-  await ec2.send(new CreateTagsCommand({ Resources: [done.snapshot!], Tags: incompleteImageTags('run-done') }));
+  await ec2.send(
+    new CreateTagsCommand({ Resources: [done.snapshot!], Tags: incompleteImageTags('run-done') }),
+  );
   await markImagesComplete({ client: ec2, sdk }, [done.ami!, done.snapshot!]);
   await ec2.send(new DeleteVolumeCommand({ VolumeId: done.volume! }));
   await ec2.send(new DeleteKeyPairCommand({ KeyName: done.key }));
@@ -204,7 +228,13 @@ test('kiln cleanup: dry run, age filter, run filter, real removal, and a leftove
   // A terminated instance of a dead run: moto (like EC2) still lists it; it is not a leak.
   const gone = (
     await ec2.send(
-      new RunInstancesCommand({ ImageId: moto.seed.source_ami, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, TagSpecifications: [{ ResourceType: 'instance', Tags: runTag('run-a') }] }),
+      new RunInstancesCommand({
+        ImageId: moto.seed.source_ami,
+        InstanceType: 't3.micro',
+        MinCount: 1,
+        MaxCount: 1,
+        TagSpecifications: [{ ResourceType: 'instance', Tags: runTag('run-a') }],
+      }),
     )
   ).Instances![0].InstanceId!;
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [gone] }));
@@ -219,7 +249,13 @@ test('kiln cleanup: dry run, age filter, run filter, real removal, and a leftove
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(named(r.stdout, 'Deleting'), []);
   assert.match(r.stdout, /^No resources of dead kiln runs found in us-east-1\.$/m);
-  assert.match(r.stdout, new RegExp(`^Left ${dead.length} resources of 3 runs younger than 1h0m \\(may still be building\\)\\.$`, 'm'));
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `^Left ${dead.length} resources of 3 runs younger than 1h0m \\(may still be building\\)\\.$`,
+      'm',
+    ),
+  );
   assert.match(r.stdout, /^Left 2 finished AMIs and snapshots \(build products\)\.$/m);
   assert.deepEqual(await alive(), before);
 
@@ -229,9 +265,19 @@ test('kiln cleanup: dry run, age filter, run filter, real removal, and a leftove
   const listed = named(r.stdout, 'Would delete');
   assert.deepEqual([...listed].sort(), [...dead].sort());
   const kinds = listed.map((l) => l.split(' ')[0]);
-  assert.deepEqual(kinds, [...kinds].sort((x, y) => order(x) - order(y)), 'instances first, key pairs last');
+  assert.deepEqual(
+    kinds,
+    [...kinds].sort((x, y) => order(x) - order(y)),
+    'instances first, key pairs last',
+  );
   assert.match(r.stdout, new RegExp(`^Would delete AMI ${a.ami} \\(run run-a, \\d+s\\)$`, 'm'));
-  assert.match(r.stdout, new RegExp(`^Would remove ${dead.length} resources of 3 runs \\(dry run: nothing was removed\\)\\.$`, 'm'));
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `^Would remove ${dead.length} resources of 3 runs \\(dry run: nothing was removed\\)\\.$`,
+      'm',
+    ),
+  );
   assert.match(r.stdout, /^Left 2 finished AMIs and snapshots \(build products\)\.$/m);
   assert.ok(!r.stdout.includes(gone), 'a terminated instance is not listed');
   assert.deepEqual(await alive(), before);
@@ -246,22 +292,49 @@ test('kiln cleanup: dry run, age filter, run filter, real removal, and a leftove
   for (const x of [...list(a), ...list(b), ...keep]) assert.ok(now.has(x), `${x} kept`);
 
   // 4. A tagged volume attached to an instance kiln did not make cannot go: exit 1 with the reason.
-  const stuck = (await ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'us-east-1b', Size: 1, ...spec('volume', runTag('run-x')) }))).VolumeId!;
-  await ec2.send(new AttachVolumeCommand({ VolumeId: stuck, InstanceId: user.instance!, Device: '/dev/sdf' }));
+  const stuck = (
+    await ec2.send(
+      new CreateVolumeCommand({
+        AvailabilityZone: 'us-east-1b',
+        Size: 1,
+        ...spec('volume', runTag('run-x')),
+      }),
+    )
+  ).VolumeId!;
+  await ec2.send(
+    new AttachVolumeCommand({ VolumeId: stuck, InstanceId: user.instance!, Device: '/dev/sdf' }),
+  );
 
   // 5. The real run: everything of the dead runs goes, nothing else.
   r = await kiln(['-region', REGION, '-endpoint', moto.endpoint, '-older-than=0s']);
   assert.equal(r.code, 1, r.stdout + r.stderr);
-  assert.deepEqual([...named(r.stdout, 'Deleting')].sort(), [...list(a), ...list(b), `volume ${stuck}`].sort());
-  assert.match(r.stderr, new RegExp(`^Cannot delete volume ${stuck} \\(run run-x, us-east-1\\): attached to ${user.instance}, which is not being terminated$`, 'm'));
-  assert.match(r.stdout, new RegExp(`^Removed ${list(a).length + list(b).length} of ${list(a).length + list(b).length + 1} resources; 1 could not be removed\\.$`, 'm'));
+  assert.deepEqual(
+    [...named(r.stdout, 'Deleting')].sort(),
+    [...list(a), ...list(b), `volume ${stuck}`].sort(),
+  );
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `^Cannot delete volume ${stuck} \\(run run-x, us-east-1\\): attached to ${user.instance}, which is not being terminated$`,
+      'm',
+    ),
+  );
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `^Removed ${list(a).length + list(b).length} of ${list(a).length + list(b).length + 1} resources; 1 could not be removed\\.$`,
+      'm',
+    ),
+  );
   now = await alive();
   for (const x of [...list(a), ...list(b)]) assert.ok(!now.has(x), `${x} removed`);
   for (const x of keep) assert.ok(now.has(x), `${x} kept`);
   assert.ok(now.has(`volume ${stuck}`));
 
   // 6. Once detached, the leftover goes; then there is nothing left to do.
-  await ec2.send(new DetachVolumeCommand({ VolumeId: stuck, InstanceId: user.instance!, Device: '/dev/sdf' }));
+  await ec2.send(
+    new DetachVolumeCommand({ VolumeId: stuck, InstanceId: user.instance!, Device: '/dev/sdf' }),
+  );
   r = await kiln(['-region', REGION, '-endpoint', moto.endpoint, '-older-than=0s']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.deepEqual(named(r.stdout, 'Deleting'), [`volume ${stuck}`]);
@@ -290,23 +363,52 @@ function order(kind: string): number {
 
 test('kiln cleanup: several regions (comma list and repeated flag), each cleaned in its own region', async () => {
   const clients = ['us-west-2', 'eu-west-1'].map(
-    (region) => new EC2Client({ region, endpoint: moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } }),
+    (region) =>
+      new EC2Client({
+        region,
+        endpoint: moto.endpoint,
+        credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      }),
   );
   try {
     for (const [i, c] of clients.entries()) {
-      await c.send(new CreateKeyPairCommand({ KeyName: `packer_multi${i}`, ...spec('key-pair', runTag('run-multi')) }));
+      await c.send(
+        new CreateKeyPairCommand({ KeyName: `packer_multi${i}`, ...spec('key-pair', runTag('run-multi')) }),
+      );
       await c.send(new CreateKeyPairCommand({ KeyName: `mine${i}` }));
     }
-    const keys = async (c: EC2Client) => ((await c.send(new DescribeKeyPairsCommand({}))).KeyPairs ?? []).map((k) => k.KeyName).sort();
-    let r = await kiln(['-region', 'us-west-2,eu-west-1', '-endpoint', moto.endpoint, '-older-than=0s', '-dry-run']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(r.stdout.split('\n').filter((l) => /^(Region|Would delete) /.test(l)).map((l) => l.replace(/, \d+s\)$/, ')')), [
-      'Region us-west-2:',
-      'Would delete key pair packer_multi0 (run run-multi)',
-      'Region eu-west-1:',
-      'Would delete key pair packer_multi1 (run run-multi)',
+    const keys = async (c: EC2Client) =>
+      ((await c.send(new DescribeKeyPairsCommand({}))).KeyPairs ?? []).map((k) => k.KeyName).sort();
+    let r = await kiln([
+      '-region',
+      'us-west-2,eu-west-1',
+      '-endpoint',
+      moto.endpoint,
+      '-older-than=0s',
+      '-dry-run',
     ]);
-    r = await kiln(['-region', 'eu-west-1', '-region', 'us-west-2', '-endpoint', moto.endpoint, '-older-than=0s']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      r.stdout
+        .split('\n')
+        .filter((l) => /^(Region|Would delete) /.test(l))
+        .map((l) => l.replace(/, \d+s\)$/, ')')),
+      [
+        'Region us-west-2:',
+        'Would delete key pair packer_multi0 (run run-multi)',
+        'Region eu-west-1:',
+        'Would delete key pair packer_multi1 (run run-multi)',
+      ],
+    );
+    r = await kiln([
+      '-region',
+      'eu-west-1',
+      '-region',
+      'us-west-2',
+      '-endpoint',
+      moto.endpoint,
+      '-older-than=0s',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^Removed 2 resources of 1 run\.$/m);
     assert.deepEqual(await keys(clients[0]), ['mine0']);

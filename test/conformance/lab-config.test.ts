@@ -4,10 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onlyEnv, runKiln, type KilnResult } from '../env/kiln-cli.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const LAB = resolve(REPO_ROOT, '../shared/lab/build');
@@ -19,28 +19,31 @@ const skip = !existsSync(join(LAB, 'config.json'))
     ? `component modules not built yet: ${missing.join(', ')}`
     : false;
 
-function kiln(args: string[]) {
-  return spawnSync(process.execPath, [join(REPO_ROOT, 'bin/kiln'), ...args], {
+function kiln(args: string[]): Promise<KilnResult> {
+  // No AWS credentials, no proxies: validation must not need the network.
+  return runKiln(args, {
     cwd: LAB,
-    encoding: 'utf8',
-    // No AWS credentials, no proxies: validation must not need the network.
-    env: { PATH: process.env.PATH, HOME: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true' },
-    timeout: 60_000,
+    env: onlyEnv({ PATH: process.env.PATH ?? '', HOME: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true' }),
+    timeoutMs: 60_000,
   });
 }
 
-test('validates the reference template untouched', { skip }, () => {
-  const r = kiln(['validate', 'config.json']);
+test('validates the reference template untouched', { skip }, async () => {
+  const r = await kiln(['validate', 'config.json']);
   assert.equal(r.stderr, '');
   assert.equal(r.stdout, 'The configuration is valid.\n');
-  assert.equal(r.status, 0);
+  assert.equal(r.code, 0);
 });
 
-test('the reference template passes -syntax-only and inspect', { skip: existsSync(join(LAB, 'config.json')) ? false : 'no lab template' }, () => {
-  const s = kiln(['validate', '-syntax-only', 'config.json']);
-  assert.equal(s.stdout, 'Syntax-only check passed. Everything looks okay.\n');
-  assert.equal(s.status, 0);
-  const i = kiln(['inspect', 'config.json']);
-  assert.equal(i.status, 0);
-  assert.match(i.stdout, /Builders:\n\n {2}amazon-ebs\n\nProvisioners:\n\n {2}shell\n {2}ansible\n/);
-});
+test(
+  'the reference template passes -syntax-only and inspect',
+  { skip: existsSync(join(LAB, 'config.json')) ? false : 'no lab template' },
+  async () => {
+    const s = await kiln(['validate', '-syntax-only', 'config.json']);
+    assert.equal(s.stdout, 'Syntax-only check passed. Everything looks okay.\n');
+    assert.equal(s.code, 0);
+    const i = await kiln(['inspect', 'config.json']);
+    assert.equal(i.code, 0);
+    assert.match(i.stdout, /Builders:\n\n {2}amazon-ebs\n\nProvisioners:\n\n {2}shell\n {2}ansible\n/);
+  },
+);
