@@ -24,6 +24,7 @@ import { ConfigError } from '../../src/util/errors.js';
 import { prepareEbs } from '../../src/builders/amazon-ebs/config.js';
 import { readVaultCredentials } from '../../src/builders/amazon/common/vault.js';
 import { serviceEndpoint } from '../../src/builders/amazon/common/iam.js';
+import { assumeRoleInput, assumeRoleProvider } from '../../src/builders/amazon/common/assume-role.js';
 import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
 import { freePort } from '../env/ssh-env.js';
 import { AWS_TEST_ENV, runKiln } from '../env/kiln-cli.js';
@@ -250,6 +251,77 @@ describe('assume_role against moto STS', () => {
         rec.seen.filter((s) => s.service === 'ec2'),
         [],
       );
+    } finally {
+      rec.intercept = () => undefined;
+    }
+  });
+});
+
+describe('assume_role credentials over time', () => {
+  it('defaults as aws-sdk-go: a time-based session name, 900 s', () => {
+    const input = assumeRoleInput(
+      {
+        role_arn: 'arn:aws:iam::123456789012:role/r',
+        duration_seconds: 0,
+        external_id: '',
+        policy: '',
+        policy_arns: [],
+        session_name: '',
+        tags: {},
+        transitive_tag_keys: [],
+      },
+      new Date(1_700_000_000_123),
+    );
+    assert.deepEqual(input, {
+      RoleArn: 'arn:aws:iam::123456789012:role/r',
+      RoleSessionName: '1700000000123000000',
+      DurationSeconds: 900,
+    });
+  });
+
+  it('renews the credentials shortly before they expire, and only then', async () => {
+    let expiresInMs = 60_000;
+    let n = 0;
+    rec.seen.length = 0;
+    rec.intercept = (s) => {
+      if (s.action !== 'AssumeRole') return undefined;
+      n += 1;
+      const exp = new Date(Date.now() + expiresInMs).toISOString();
+      return {
+        status: 200,
+        body: `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>ASIAKILN${n}</AccessKeyId><SecretAccessKey>s${n}</SecretAccessKey><SessionToken>t${n}</SessionToken><Expiration>${exp}</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/r/s</Arn><AssumedRoleId>AROA:s</AssumedRoleId></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>r${n}</RequestId></ResponseMetadata></AssumeRoleResponse>`,
+      };
+    };
+    try {
+      const role = {
+        role_arn: 'arn:aws:iam::123456789012:role/r',
+        duration_seconds: 900,
+        external_id: '',
+        policy: '',
+        policy_arns: [],
+        session_name: 'kiln',
+        tags: {},
+        transitive_tag_keys: [],
+      };
+      const base = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+      // The AccessConfig fields the provider reads (STS goes to AWS_ENDPOINT_URL_STS: the recorder).
+      const cfg = {
+        custom_endpoint_ec2: '',
+        max_retries: 1,
+        insecure_skip_tls_verify: false,
+        profile: '',
+        assume_role: role,
+      };
+      // Expires within the renewal window: every use renews.
+      const soon = await assumeRoleProvider(cfg as never, 'us-east-1', base);
+      assert.equal((await soon()).accessKeyId, 'ASIAKILN2');
+      assert.equal((await soon()).accessKeyId, 'ASIAKILN3');
+      // Expires in an hour: no renewal.
+      expiresInMs = 3_600_000;
+      const later = await assumeRoleProvider(cfg as never, 'us-east-1', base);
+      assert.equal((await later()).accessKeyId, 'ASIAKILN4');
+      assert.equal((await later()).accessKeyId, 'ASIAKILN4');
+      assert.equal(rec.seen.filter((s) => s.action === 'AssumeRole').length, 4);
     } finally {
       rec.intercept = () => undefined;
     }
