@@ -5,20 +5,47 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { startSshEnv, type SshEnv } from '../env/ssh-env.js';
-import { runKiln } from '../env/kiln-cli.js';
+import { KILN, runKiln } from '../env/kiln-cli.js';
 import { connectSsh, type SshConnectOptions } from '../../src/communicator/ssh/index.js';
 
 let env: SshEnv;
+let dir: string;
+let template: string;
 before(async () => {
   env = await startSshEnv({ bastionKeyboardInteractive: true });
+  dir = await fsp.mkdtemp(join(tmpdir(), 'kiln-kbd-'));
+  template = join(dir, 'template.json');
+  await fsp.writeFile(
+    template,
+    JSON.stringify({
+      builders: [
+        {
+          type: 'null',
+          name: 'kbd',
+          ssh_host: env.host,
+          ssh_port: env.port,
+          ssh_username: env.user,
+          ssh_private_key_file: env.keyFile,
+          ssh_bastion_host: env.bastion.host,
+          ssh_bastion_port: env.bastion.port,
+          ssh_bastion_username: env.bastion.user,
+          ssh_bastion_interactive: true,
+          ssh_timeout: '30s',
+        },
+      ],
+      provisioners: [{ type: 'shell', inline: ['echo "through the bastion as $(id -un)"'] }],
+    }),
+  );
 });
 after(async () => {
   await env?.stop();
+  if (dir) await fsp.rm(dir, { recursive: true, force: true });
 });
 
 async function options(input: PassThrough): Promise<SshConnectOptions> {
@@ -76,39 +103,41 @@ describe('ssh_bastion_interactive', () => {
   });
 
   it('kiln build reads the answer from stdin', async () => {
-    const dir = await fsp.mkdtemp(join(tmpdir(), 'kiln-kbd-'));
-    try {
-      const file = join(dir, 'template.json');
-      await fsp.writeFile(
-        file,
-        JSON.stringify({
-          builders: [
-            {
-              type: 'null',
-              name: 'kbd',
-              ssh_host: env.host,
-              ssh_port: env.port,
-              ssh_username: env.user,
-              ssh_private_key_file: env.keyFile,
-              ssh_bastion_host: env.bastion.host,
-              ssh_bastion_port: env.bastion.port,
-              ssh_bastion_username: env.bastion.user,
-              ssh_bastion_interactive: true,
-              ssh_timeout: '30s',
-            },
-          ],
-          provisioners: [{ type: 'shell', inline: ['echo "through the bastion as $(id -un)"'] }],
-        }),
-      );
-      const res = await runKiln(['build', '-color=false', file], {
-        input: `${env.password}\n`,
-        timeoutMs: 60_000,
-      });
-      assert.equal(res.code, 0, res.out);
-      assert.match(res.stdout, /kbd: through the bastion as kilntest/);
-      assert.doesNotMatch(res.out, new RegExp(env.password)); // the answer is never echoed
-    } finally {
-      await fsp.rm(dir, { recursive: true, force: true });
-    }
+    const res = await runKiln(['build', '-color=false', template], {
+      input: `${env.password}\n`,
+      timeoutMs: 60_000,
+    });
+    assert.equal(res.code, 0, res.out);
+    assert.match(res.stdout, /kbd: through the bastion as kilntest/);
+    assert.doesNotMatch(res.out, new RegExp(env.password)); // kiln never prints the answer
+    assert.doesNotMatch(res.out, /Password: /); // not a terminal: nobody to show the question to
+  });
+
+  it('on a terminal, kiln build shows the question there and reads the answer without echo', async () => {
+    // `script` gives kiln a pseudo-terminal as stdin/stdout; we type only once the question is shown.
+    const child = spawn(
+      'script',
+      ['-qec', `${process.execPath} ${KILN} build -color=false ${template}`, '/dev/null'],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let typed = false;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (!typed && out.includes('Password: ')) {
+        typed = true;
+        child.stdin.write(`${env.password}\r`); // Enter on a terminal
+      }
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(timer);
+    child.stdin.end();
+    assert.equal(code, 0, out);
+    assert.ok(typed, out);
+    assert.match(out, /kbd: through the bastion as kilntest/);
+    assert.ok(!out.includes(env.password), 'the typed answer is not echoed');
   });
 });

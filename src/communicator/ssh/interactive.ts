@@ -5,7 +5,8 @@
  * Where answers come from: stdin when it is a terminal (as Packer); stdin also when it is a pipe or a
  * file (kiln: lets a script or CI feed the answers; Packer would open /dev/tty); otherwise the
  * controlling terminal `/dev/tty`. On a terminal the questions are shown on stderr (Packer reads
- * without showing them); in every case they go to the debug log as Packer logs them.
+ * without showing them) and, on stdin, answers to echo-off questions are read in raw mode so they
+ * do not appear; in every case the questions go to the debug log as Packer logs them.
  */
 import { fstatSync } from 'node:fs';
 import { openTty, StreamLineReader, type LineReader } from '../../ui/tty.js';
@@ -16,6 +17,8 @@ export interface InteractiveIo {
   reader: LineReader;
   /** Shows a question (terminals only). */
   show?: (text: string) => void;
+  /** Shows the question, then reads the answer without echo (terminals only; echo-off questions). */
+  readHidden?: (question: string) => Promise<string>;
 }
 
 const readers = new WeakMap<object, LineReader>();
@@ -36,7 +39,10 @@ function sharedReader(stream: NodeJS.ReadableStream): LineReader {
  */
 export function openInteractiveIo(input?: NodeJS.ReadableStream & { isTTY?: boolean }): InteractiveIo {
   if (input) return { reader: sharedReader(input), ...(input.isTTY ? { show: toStderr } : {}) };
-  if (process.stdin.isTTY) return { reader: sharedReader(process.stdin), show: toStderr };
+  if (process.stdin.isTTY) {
+    const stdin = process.stdin;
+    return { reader: sharedReader(stdin), show: toStderr, readHidden: (q) => readHidden(stdin, q) };
+  }
   if (stdinIsData()) return { reader: sharedReader(process.stdin) };
   devTty ??= openTty(undefined, true); // kept open: every connection attempt asks again
   if (!devTty) throw new Error('open /dev/tty: no such device or address'); // parity:
@@ -57,6 +63,44 @@ function stdinIsData(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * One line from a terminal in raw mode, so the answer is not echoed (Backspace and Ctrl-U edit;
+ * Ctrl-C interrupts kiln as it would in cooked mode; Ctrl-D on an empty line is end of input).
+ */
+function readHidden(tty: NodeJS.ReadStream, question: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const wasRaw = tty.isRaw;
+    tty.setRawMode(true); // before the question: an answer typed at once must not be echoed
+    process.stderr.write(question);
+    const done = (err?: Error) => {
+      tty.off('data', onData);
+      tty.setRawMode(wasRaw);
+      tty.pause();
+      process.stderr.write('\n');
+      if (err) reject(err);
+      else resolve(answer);
+    };
+    const onData = (d: Buffer | string) => {
+      for (const ch of d.toString()) {
+        if (ch === '\r' || ch === '\n') return done();
+        if (ch === '\u0003') {
+          done(new Error('interrupted'));
+          process.kill(process.pid, 'SIGINT');
+          return;
+        }
+        if (ch === '\u0004') {
+          if (answer === '') return done(new Error('EOF'));
+        } else if (ch === '\u007f' || ch === '\b') answer = [...answer].slice(0, -1).join('');
+        else if (ch === '\u0015') answer = '';
+        else answer += ch;
+      }
+    };
+    tty.on('data', onData);
+    tty.resume();
+  });
 }
 
 type Prompt = { prompt: string; echo?: boolean };
@@ -87,6 +131,10 @@ export function interactivePrompter(
       const answers: string[] = [];
       if (io.show && instructions !== '') io.show(`${instructions}\n`);
       for (const p of prompts) {
+        if (p.echo === false && io.readHidden) {
+          answers.push(await io.readHidden(p.prompt));
+          continue;
+        }
         io.show?.(p.prompt);
         answers.push(await io.reader.readLine());
       }
