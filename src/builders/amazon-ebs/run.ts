@@ -81,12 +81,23 @@ const CREATE_COMMANDS = [
   'CreateSnapshotCommand',
 ] as const;
 
-function finishCreates(ec2: Ec2): Ec2 {
-  const sdk = ec2.sdk as unknown as Record<string, unknown>;
-  const creates = CREATE_COMMANDS.map((n) => sdk[n]).filter(
-    (c): c is abstract new (...args: never[]) => unknown => typeof c === 'function',
-  );
-  const client = ec2.client as unknown as {
+/** The same for the temporary instance profile's IAM calls. */
+const IAM_CREATE_COMMANDS = [
+  'CreateInstanceProfileCommand',
+  'CreateRoleCommand',
+  'PutRolePolicyCommand',
+  'AddRoleToInstanceProfileCommand',
+] as const;
+
+function finishCreates<T extends { sdk: unknown; client: unknown }>(
+  api: T,
+  names: readonly string[] = CREATE_COMMANDS,
+): T {
+  const sdk = api.sdk as Record<string, unknown>;
+  const creates = names
+    .map((n) => sdk[n])
+    .filter((c): c is abstract new (...args: never[]) => unknown => typeof c === 'function');
+  const client = api.client as {
     send(command: unknown, options?: { abortSignal?: unknown }, cb?: unknown): unknown;
   };
   const send = client.send.bind(client);
@@ -94,7 +105,7 @@ function finishCreates(ec2: Ec2): Ec2 {
     options?.abortSignal && creates.some((c) => command instanceof c)
       ? send(command, { ...options, abortSignal: undefined }, cb)
       : send(command, options, cb);
-  return ec2;
+  return api;
 }
 
 /** What Node and the SDK say when a call or a sleep is aborted. */
@@ -146,7 +157,7 @@ export async function runEbs(
   const ec2For = (r: string): Promise<Ec2> => {
     let c = clients.get(r);
     if (!c) {
-      c = createEc2(cfg, r, credentials).then(finishCreates);
+      c = createEc2(cfg, r, credentials).then((c) => finishCreates(c));
       clients.set(r, c);
     }
     return c;
@@ -173,7 +184,9 @@ export async function runEbs(
     securityGroupIds: [],
     instanceProfile: '',
     iam: () =>
-      (iamClient ??= import('../amazon/common/iam.js').then((m) => m.createIam(cfg, region, credentials))),
+      (iamClient ??= import('../amazon/common/iam.js')
+        .then((m) => m.createIam(cfg, region, credentials))
+        .then((iam) => finishCreates(iam, IAM_CREATE_COMMANDS))),
     launchVolumes: [],
     amis: {},
     snapshots: {},
