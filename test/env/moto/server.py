@@ -10,9 +10,13 @@ usage: server.py HOST PORT CALL_LOG
 2. Every request is appended to CALL_LOG as one JSON line {"action", "ua", "status"} so that a
    test can count the EC2 calls a build made (the user agent tells kiln's calls from the fake
    cloud-init's).
-3. An instance launched for a spot request (CreateFleet, RequestSpotInstances) carries its
+3. RunInstances honours ClientToken like EC2 (its documented idempotency): a request repeating the
+   token of an earlier one in the same account and region launches nothing and answers with the
+   earlier reservation; the same token with another image is IdempotentParameterMismatch. moto
+   5.2.1 stores the token but launches again, so a retry after a lost answer made a 2nd instance.
+4. An instance launched for a spot request (CreateFleet, RequestSpotInstances) carries its
    SpotInstanceRequestId and InstanceLifecycle "spot" in DescribeInstances, as on EC2.
-4. CopyImage honours Encrypted and KmsKeyId: the copy's snapshot is encrypted with that key (or
+5. CopyImage honours Encrypted and KmsKeyId: the copy's snapshot is encrypted with that key (or
    alias/aws/ebs), as on EC2.
 """
 import io
@@ -66,6 +70,44 @@ def _parse(self):
         _local.root = None
 
 
+from moto.ec2.exceptions import EC2ClientError
+from moto.ec2.models import instances as ec2_instance_models
+
+_run_instances = ec2_instance_models.InstanceBackend.run_instances
+_DEFAULT_TOKEN = "ABCDE"  # what moto's RunInstances parser stores when no ClientToken was sent
+
+
+def _idempotent_run_instances(self, image_id, count, user_data, security_group_names, **kwargs):
+    token = kwargs.get("client_token")
+    if token and token != _DEFAULT_TOKEN:
+        for reservation in list(self.reservations.values()):
+            first = reservation.instances[0] if reservation.instances else None
+            if first is not None and getattr(first, "client_token", None) == token:
+                if first.image_id != image_id:
+                    raise EC2ClientError(
+                        "IdempotentParameterMismatch",
+                        "Arguments on this idempotent request are inconsistent with arguments used in "
+                        "previous request(s).")
+                return reservation
+    return _run_instances(self, image_id, count, user_data, security_group_names, **kwargs)
+
+
+ec2_instance_models.InstanceBackend.run_instances = _idempotent_run_instances
+
+from moto.ec2.models import amis as ec2_ami_models
+
+_create_image = ec2_ami_models.AmiBackend.create_image
+
+
+def _unique_name_create_image(self, instance_id, name, description, tag_specifications):
+    account = self.account_id
+    for ami in list(self.amis.values()):
+        if ami.name == name and ami.owner_id == account and ami.state != "deregistered":
+            raise EC2ClientError("InvalidAMIName.Duplicate", f"AMI name {name} is already in use by AMI {ami.id}")
+    return _create_image(self, instance_id, name, description, tag_specifications)
+
+
+ec2_ami_models.AmiBackend.create_image = _unique_name_create_image
 ec2_instances.InstanceResponse._validate_block_device_mapping = staticmethod(_validate)
 ec2_instances.InstanceResponse._parse_block_device_mapping = _parse
 

@@ -10,6 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { AccessConfig } from './config.js';
+import { sdkRetryOptions } from './retry.js';
 
 export type Ec2Sdk = typeof import('@aws-sdk/client-ec2');
 
@@ -126,10 +127,8 @@ export async function createEc2(
   const client = new sdk.EC2Client({
     region,
     endpoint: ec2Endpoint(access),
-    // The SDK would read AWS_MAX_ATTEMPTS as its own retry budget; Packer users set that variable
-    // for waiters (A.2), so the budget is always explicit: max_retries retries + the first try.
-    maxAttempts: access.max_retries + 1,
-    retryMode: 'adaptive',
+    // max_retries retries + the first try, adaptive mode (see retry.ts).
+    ...sdkRetryOptions(access.max_retries),
     ...(creds ? { credentials: creds } : access.profile ? { profile: access.profile } : {}),
     ...(requestHandler ? { requestHandler: requestHandler as never } : {}),
   });

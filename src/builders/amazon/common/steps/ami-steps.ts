@@ -20,6 +20,7 @@ import {
 import { imageWait, poll, retry, WaiterError } from '../waiters.js';
 import { incompleteImageTagSpecifications, markImagesComplete } from '../../../../cleanup/tags.js';
 import { toMapping } from './instance-steps.js';
+import { alreadyGone, attemptsOf, eventually, lookUp, mayHaveHappened } from '../retry.js';
 
 type S = AmazonState;
 
@@ -53,10 +54,23 @@ function amiWaitError(err: unknown): string {
 export async function destroyImage(ec2: Ec2, img: Image, ui?: Ui, say = true): Promise<void> {
   const { client, sdk } = ec2;
   const unauthorized = (err: unknown) => awsErrorCode(err) === 'UnauthorizedOperation';
-  await retry(11, () => client.send(new sdk.DeregisterImageCommand({ ImageId: img.ImageId })), unauthorized);
+  // A lost answer to an earlier try: the image or snapshot is gone already.
+  const gone = async (fn: () => Promise<unknown>) =>
+    fn().catch((err: unknown) => {
+      if (!alreadyGone(err)) throw err;
+    });
+  await retry(
+    11,
+    () => gone(() => client.send(new sdk.DeregisterImageCommand({ ImageId: img.ImageId }))),
+    unauthorized,
+  );
   if (say) ui?.say(`Deregistered AMI id: ${img.ImageId ?? ''}`); // parity:
   for (const snap of snapshotIds(img)) {
-    await retry(11, () => client.send(new sdk.DeleteSnapshotCommand({ SnapshotId: snap })), unauthorized);
+    await retry(
+      11,
+      () => gone(() => client.send(new sdk.DeleteSnapshotCommand({ SnapshotId: snap }))),
+      unauthorized,
+    );
     if (say) ui?.say(`Deleted snapshot: ${snap}`); // parity:
   }
 }
@@ -126,28 +140,55 @@ export const stepCreateAmi: Step<S> & { created?: Image } = {
     const name = intermediary(state) ? alnum(7) : c.ami_name;
     ui.say(`Creating AMI ${name} from instance ${id}`); // parity:
     let out;
+    // Set when a try may have made the image although its answer was lost (dropped connection,
+    // 5xx): the next try then meets InvalidAMIName.Duplicate, and that image is ours.
+    let unsure = false;
+    const ours = (tries: number): Promise<string> =>
+      lookUp(async () => {
+        const d = await client.send(
+          new sdk.DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }] }),
+        );
+        return d.Images?.find((i) => i.State !== 'deregistered')?.ImageId ?? '';
+      }, tries);
     try {
       out = await retry(
         0,
         () =>
-          client.send(
-            new sdk.CreateImageCommand({
-              InstanceId: id,
-              Name: name,
-              ...(c.ami_block_device_mappings.length > 0
-                ? { BlockDeviceMappings: c.ami_block_device_mappings.map(toMapping) }
-                : {}),
-              // Marked half-made from its first moment (for `kiln cleanup`); unmarked at the end.
-              TagSpecifications: incompleteImageTagSpecifications(state.runId),
+          client
+            .send(
+              new sdk.CreateImageCommand({
+                InstanceId: id,
+                Name: name,
+                ...(c.ami_block_device_mappings.length > 0
+                  ? { BlockDeviceMappings: c.ami_block_device_mappings.map(toMapping) }
+                  : {}),
+                // Marked half-made from its first moment (for `kiln cleanup`); unmarked at the end.
+                TagSpecifications: incompleteImageTagSpecifications(state.runId),
+              }),
+              { abortSignal: signal },
+            )
+            .catch(async (err: unknown) => {
+              if (awsErrorCode(err) === 'InvalidAMIName.Duplicate' && (unsure || attemptsOf(err) > 1)) {
+                const found = await ours(6);
+                if (found !== '') return { ImageId: found };
+              }
+              if (mayHaveHappened(err)) unsure = true;
+              throw err;
             }),
-            { abortSignal: signal },
-          ),
         (err) =>
           awsErrorCode(err) === 'InvalidParameterValue' &&
           String((err as Error).message).includes('Instance is not in state'),
         AbortSignal.any([signal, AbortSignal.timeout(15 * 60_000)]),
       );
     } catch (err) {
+      if (unsure || mayHaveHappened(err)) {
+        // Made but never heard of: recorded, so that this step's cleanup removes it.
+        const found = await ours(3);
+        if (found !== '') {
+          state.createdImage = found;
+          addLeftover(state, { kind: 'AMI', id: found, region: state.ec2.region });
+        }
+      }
       throw new Error(`Error creating AMI: ${awsErrorText(err)}`); // parity:
     }
     const amiId = out.ImageId ?? '';
@@ -399,14 +440,20 @@ export const stepCreateTags: Step<S> = {
       const send = async (resources: string[], tags: [string, string][]) => {
         const all = [...tags.filter(([k]) => k !== RUN_ID_TAG), [RUN_ID_TAG, state.runId]];
         try {
-          await ec2.client.send(
-            new ec2.sdk.CreateTagsCommand({
-              Resources: resources,
-              Tags: all.map(([Key, Value]) => ({ Key, Value })),
-            }),
-            {
-              abortSignal: signal,
-            },
+          // The image made moments ago may not be visible to CreateTags yet (eventual consistency).
+          await eventually(
+            () =>
+              ec2.client.send(
+                new ec2.sdk.CreateTagsCommand({
+                  Resources: resources,
+                  Tags: all.map(([Key, Value]) => ({ Key, Value })),
+                }),
+                {
+                  abortSignal: signal,
+                },
+              ),
+            ['InvalidAMIID.NotFound', 'InvalidSnapshot.NotFound'],
+            signal,
           );
         } catch (err) {
           throw new Error(

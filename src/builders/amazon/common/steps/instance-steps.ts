@@ -10,6 +10,7 @@ import { awsErrorCode, awsErrorText } from '../aws.js';
 import type { BlockDevice } from '../config.js';
 import { addLeftover, dropLeftover, echoTags, renderTags, RUN_ID_TAG, type AmazonState } from '../state.js';
 import { INSTANCE_WAIT, poll, retry, sleep, waitSettings, WaiterError } from '../waiters.js';
+import { mayHaveHappened } from '../retry.js';
 
 type S = AmazonState;
 
@@ -47,6 +48,37 @@ function restricted(region: string): boolean {
 
 function toTags(pairs: [string, string][]): Tag[] {
   return pairs.map(([Key, Value]) => ({ Key, Value }));
+}
+
+/** RunInstances' NotFound answers for a key pair or security group created moments before. */
+const LAUNCH_NOT_YET_VISIBLE = [
+  'InvalidKeyPair.NotFound',
+  'InvalidGroup.NotFound',
+  'InvalidSecurityGroupID.NotFound',
+];
+
+/** Records (for cleanup) an instance of this run that RunInstances made although its answer was lost. */
+async function findLaunched(state: S): Promise<void> {
+  const { client, sdk } = state.ec2;
+  try {
+    const out = await client.send(
+      new sdk.DescribeInstancesCommand({
+        Filters: [
+          { Name: `tag:${RUN_ID_TAG}`, Values: [state.runId] },
+          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+        ],
+      }),
+    );
+    const found = out.Reservations?.flatMap((r) => r.Instances ?? []) ?? [];
+    const inst = found[0];
+    if (!inst?.InstanceId) return;
+    state.instanceId = inst.InstanceId;
+    state.instance = inst;
+    state.launchVolumes = [];
+    addLeftover(state, { kind: 'instance', id: inst.InstanceId, region: state.ec2.region });
+  } catch {
+    /* the launch error is what matters; the run tag still lets `kiln cleanup` find it */
+  }
 }
 
 function instanceOutcome(
@@ -231,11 +263,16 @@ export const stepRunSourceInstance: Step<S> = {
         11,
         () => client.send(new sdk.RunInstancesCommand(input), { abortSignal: signal }),
         (err) =>
-          awsErrorCode(err) === 'InvalidParameterValue' &&
-          String((err as Error).message).includes('iamInstanceProfile'),
+          (awsErrorCode(err) === 'InvalidParameterValue' &&
+            String((err as Error).message).includes('iamInstanceProfile')) ||
+          // The key pair or group made moments ago, not yet visible to RunInstances (eventual consistency).
+          LAUNCH_NOT_YET_VISIBLE.includes(awsErrorCode(err)),
         signal,
       );
     } catch (err) {
+      // The answer may have been lost after EC2 launched it: find it by the run's tag so that
+      // cleanup terminates it instead of leaving it running unseen.
+      if (mayHaveHappened(err) && !restricted(state.ec2.region)) await findLaunched(state);
       if (
         awsErrorCode(err) === 'VPCIdNotSpecified' &&
         String((err as Error).message).includes('No default VPC for this user') &&

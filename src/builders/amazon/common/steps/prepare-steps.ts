@@ -11,6 +11,7 @@ import { addLeftover, dropLeftover, RUN_ID_TAG, type AmazonState } from '../stat
 import { retry, sleep } from '../waiters.js';
 import { goDump } from '../go-format.js';
 import { timeOrderedUuid } from '../uuid.js';
+import { alreadyGone, attemptsOf, lookUp, mayHaveHappened } from '../retry.js';
 import { EC2_TRUST_POLICY, policyJson, waitExists, type Iam } from '../iam.js';
 
 type S = AmazonState;
@@ -47,7 +48,13 @@ export const stepPreValidate: Step<S> = {
       const regions = [...c.ami_regions, state.ec2.region].filter((r) => r !== '');
       // Economy: the answer of the Vault wait above is the same list.
       const out =
-        described ?? (await client.send(new sdk.DescribeRegionsCommand({}), { abortSignal: signal }));
+        described ??
+        (await client
+          .send(new sdk.DescribeRegionsCommand({}), { abortSignal: signal })
+          .catch((err: unknown) => {
+            // The SDK error as aws-sdk-go printed it (code, message, status, request id).
+            throw new Error(awsErrorText(err));
+          }));
       const known = (out.Regions ?? []).map((r) => r.RegionName ?? '');
       const bad = regions.filter((r) => !known.includes(r));
       if (bad.length > 0) {
@@ -268,25 +275,42 @@ export const stepKeyPair: Step<S> = {
     const name = c.temporary_key_pair_name;
     ui.say(`Creating temporary keypair: ${name}`); // parity:
     let out;
+    const create = () =>
+      client.send(
+        new sdk.CreateKeyPairCommand({
+          KeyName: name,
+          ...(c.temporary_key_pair_type === 'ed25519' ? { KeyType: 'ed25519' as const } : {}),
+          TagSpecifications: [{ ResourceType: 'key-pair', Tags: [{ Key: RUN_ID_TAG, Value: state.runId }] }],
+        }),
+        { abortSignal: signal },
+      );
+    // Set when a try may have made the pair although its answer was lost (dropped connection, 5xx):
+    // the next try then meets InvalidKeyPair.Duplicate. The private key was in the lost answer, so
+    // that pair (ours: the name is random) is deleted and made again.
+    let unsure = false;
     try {
       out = await retry(
         11,
-        () =>
-          client.send(
-            new sdk.CreateKeyPairCommand({
-              KeyName: name,
-              ...(c.temporary_key_pair_type === 'ed25519' ? { KeyType: 'ed25519' as const } : {}),
-              TagSpecifications: [
-                { ResourceType: 'key-pair', Tags: [{ Key: RUN_ID_TAG, Value: state.runId }] },
-              ],
-            }),
-            { abortSignal: signal },
-          ),
+        async () => {
+          try {
+            return await create();
+          } catch (err) {
+            if (awsErrorCode(err) === 'InvalidKeyPair.Duplicate' && (unsure || attemptsOf(err) > 1)) {
+              await client.send(new sdk.DeleteKeyPairCommand({ KeyName: name }), { abortSignal: signal });
+              unsure = false;
+              throw new Error('the key pair made by a try whose answer was lost was deleted', { cause: err });
+            }
+            if (mayHaveHappened(err)) unsure = true;
+            throw err;
+          }
+        },
         // A duplicate name will not go away by retrying; everything else might.
         (err) => awsErrorCode(err) !== 'InvalidKeyPair.Duplicate',
         signal,
       );
     } catch (err) {
+      // Nothing of this run stays behind: a pair made by a lost try is removed (best effort).
+      if (unsure) await client.send(new sdk.DeleteKeyPairCommand({ KeyName: name })).catch(() => undefined);
       throw new Error(`Error creating temporary keypair: ${awsErrorText(err)}`); // parity:
     }
     state.tempKeyPair = name;
@@ -319,6 +343,22 @@ export const stepKeyPair: Step<S> = {
     }
   },
 };
+
+/** The id of this account's security group named `name` (in the build's VPC), or ''. */
+async function groupNamed(state: S, name: string, tries: number): Promise<string> {
+  const { client, sdk } = state.ec2;
+  return lookUp(async () => {
+    const out = await client.send(
+      new sdk.DescribeSecurityGroupsCommand({
+        Filters: [
+          { Name: 'group-name', Values: [name] },
+          ...(state.vpcId !== '' ? [{ Name: 'vpc-id', Values: [state.vpcId] }] : []),
+        ],
+      }),
+    );
+    return out.SecurityGroups?.[0]?.GroupId ?? '';
+  }, tries);
+}
 
 export const stepSecurityGroup: Step<S> = {
   name: 'StepSecurityGroup',
@@ -368,7 +408,20 @@ export const stepSecurityGroup: Step<S> = {
       );
       groupId = out.GroupId ?? '';
     } catch (err) {
-      throw new Error(`Error creating temporary security group: ${awsErrorText(err)}`); // parity:
+      // A try whose answer was lost may have made the group: the SDK's next try then met
+      // InvalidGroup.Duplicate. That group is ours (the name is random): adopt it, or, when the
+      // create failed anyway, hand it to cleanup.
+      const duplicate = awsErrorCode(err) === 'InvalidGroup.Duplicate' && attemptsOf(err) > 1;
+      const found = mayHaveHappened(err) ? await groupNamed(state, name, duplicate ? 6 : 3) : '';
+      if (found !== '' && duplicate) {
+        groupId = found;
+      } else {
+        if (found !== '') {
+          state.tempSecurityGroup = found;
+          addLeftover(state, { kind: 'security group', id: found, region: state.ec2.region });
+        }
+        throw new Error(`Error creating temporary security group: ${awsErrorText(err)}`); // parity:
+      }
     }
     state.tempSecurityGroup = groupId;
     state.securityGroupIds = [groupId];
@@ -391,23 +444,29 @@ export const stepSecurityGroup: Step<S> = {
       await retry(
         40,
         () =>
-          client.send(
-            new sdk.AuthorizeSecurityGroupIngressCommand({
-              GroupId: groupId,
-              IpPermissions: [
-                {
-                  IpProtocol: 'tcp',
-                  FromPort: port,
-                  ToPort: port,
-                  IpRanges: cidrs.map((CidrIp) => ({ CidrIp })),
-                },
-              ],
+          client
+            .send(
+              new sdk.AuthorizeSecurityGroupIngressCommand({
+                GroupId: groupId,
+                IpPermissions: [
+                  {
+                    IpProtocol: 'tcp',
+                    FromPort: port,
+                    ToPort: port,
+                    IpRanges: cidrs.map((CidrIp) => ({ CidrIp })),
+                  },
+                ],
+              }),
+              { abortSignal: signal },
+            )
+            .catch((err: unknown) => {
+              // A try whose answer was lost added the rule already (the group is new and ours).
+              if (awsErrorCode(err) !== 'InvalidPermission.Duplicate') throw err;
             }),
-            { abortSignal: signal },
-          ),
         (err) => ['InvalidGroup.NotFound', 'InvalidSecurityGroupID.NotFound'].includes(awsErrorCode(err)),
         signal,
-        5000,
+        // 0.5 s doubling to 5 s: about the 200 s of 1.6.6's 5 s × 40 waiter, sooner when it is brief.
+        500,
         5000,
       );
     } catch (err) {
@@ -427,6 +486,11 @@ export const stepSecurityGroup: Step<S> = {
         dropLeftover(state, id);
         return;
       } catch (err) {
+        if (alreadyGone(err)) {
+          // An earlier try's answer was lost: the group is gone already.
+          dropLeftover(state, id);
+          return;
+        }
         last = err;
         if (i < 4) await sleep(5000);
       }
