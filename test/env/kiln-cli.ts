@@ -32,6 +32,8 @@ export interface KilnOptions {
   /** Written to the child's stdin, then closed. Default: no stdin. */
   input?: string;
   timeoutMs?: number;
+  /** Own process group (pid = pgid), so `process.kill(-child.pid, 'SIGINT')` acts like a terminal's Ctrl-C. */
+  detached?: boolean;
 }
 
 export interface KilnResult {
@@ -59,6 +61,7 @@ export function startKiln(args: string[], opts: KilnOptions = {}): RunningKiln {
     cwd: opts.cwd ?? ROOT,
     env,
     stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
   });
   if (opts.input !== undefined) child.stdin?.end(opts.input);
   let stdout = '';
