@@ -55,7 +55,11 @@ function iamItem(kind: 'role' | 'instance profile', id: string, runId = 'run-1')
 
 test('IAM removal: profiles before roles; NoSuchEntity counts as removed', async () => {
   const api = fakeIam([], ['packer-b']);
-  const items = [iamItem('role', 'packer-a'), iamItem('instance profile', 'packer-a'), iamItem('role', 'packer-b')];
+  const items = [
+    iamItem('role', 'packer-a'),
+    iamItem('instance profile', 'packer-a'),
+    iamItem('role', 'packer-b'),
+  ];
   const lines: string[] = [];
   const res = await executePlan(api, items, { dryRun: false, say: (l) => lines.push(l) });
   assert.deepEqual(api.calls, ['profile packer-a', 'role packer-a', 'role packer-b']);
@@ -78,7 +82,12 @@ test('runCleanup: IAM after the regions, with its header only when EC2 removed s
     { kind: 'role', id: 'packer-a', region: IAM_REGION, runId: 'run-1', created: old },
     { kind: 'role', id: 'packer-young', region: IAM_REGION, runId: 'run-2', created: now },
   ]);
-  const report = await runCleanup([iam], { olderThanMs: 3_600_000, dryRun: false, now, say: (l) => lines.push(l) });
+  const report = await runCleanup([iam], {
+    olderThanMs: 3_600_000,
+    dryRun: false,
+    now,
+    say: (l) => lines.push(l),
+  });
   assert.deepEqual(iam.calls, ['profile packer-a', 'role packer-a']);
   assert.deepEqual(
     lines.map((l) => l.replace(/ \(run .*/, '')),
