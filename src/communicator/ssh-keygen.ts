@@ -4,6 +4,7 @@
  * `OPENSSH PRIVATE KEY`; the public key in authorized_keys form (`ssh-rsa AAAA…\n`, no comment).
  * RSA keys authenticate with rsa-sha2-256/512 (ssh2 picks them from the server's server-sig-algs).
  */
+import { createRequire } from 'node:module';
 import { generateKeyPair as cryptoGenerate, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { ProvisionState, Step } from '../core/runner/index.js';
@@ -102,7 +103,8 @@ export async function generateTemporaryKeyPair(
       publicKey: publicLine(algo, blob),
     };
   }
-  const ssh2 = (await import('ssh2')).default;
+  // require(), not import(): an ESM import of the CommonJS package costs a lexing pass on top.
+  const ssh2 = createRequire(import.meta.url)('ssh2') as typeof import('ssh2');
   const pair = ssh2.utils.generateKeyPairSync('ed25519');
   const [algo, b64] = pair.public.trim().split(/\s+/);
   return { type, privateKey: pair.private, publicKey: `${algo} ${b64}\n` };

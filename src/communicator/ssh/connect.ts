@@ -4,6 +4,7 @@
  * order (agent, public keys, password + keyboard-interactive). Host keys are never verified, as in
  * Packer (spec §7.3). ssh2 is imported lazily: this file is reached only when a build runs.
  */
+import { createRequire } from 'node:module';
 import { connect as netConnect, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, Client, ConnectConfig } from 'ssh2';
@@ -81,7 +82,8 @@ async function openInner(opts: SshConnectOptions): Promise<SshConnection> {
       ? undefined
       : dialTcp(opts.host, opts.port, dialMs);
   early?.catch(() => undefined); // awaited below; this only keeps the rejection handled meanwhile
-  const ssh2 = (await import('ssh2')).default;
+  // require(), not import(): an ESM import of the CommonJS package costs a lexing pass on top.
+  const ssh2 = createRequire(import.meta.url)('ssh2') as typeof import('ssh2');
   const Client = ssh2.Client;
   const parseKey: KeyParser = ssh2.utils.parseKey;
   let bastion: Client | undefined;
