@@ -9,6 +9,7 @@ import type { AssumeRoleCommandInput } from '@aws-sdk/client-sts';
 import { awsErrorText, type StaticCredentials } from './aws.js';
 import type { AccessConfig, AssumeRoleConfig } from './config.js';
 import { serviceEndpoint } from './iam.js';
+import { sdkRetryOptions } from './retry.js';
 
 type StsSdk = typeof import('@aws-sdk/client-sts');
 
@@ -65,8 +66,7 @@ export async function assumeRoleProvider(
   const client = new sdk.STSClient({
     region: region || 'us-east-1',
     endpoint: serviceEndpoint('STS', access),
-    maxAttempts: access.max_retries + 1,
-    retryMode: 'adaptive',
+    ...sdkRetryOptions(access.max_retries),
     // Without fixed keys the STS client finds the base credentials itself (profile, SDK chain).
     ...(base ? { credentials: base } : access.profile ? { profile: access.profile } : {}),
     ...(requestHandler ? { requestHandler: requestHandler as never } : {}),

@@ -9,6 +9,7 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import type { AccessConfig, PolicyDocument } from './config.js';
 import type { CredentialsInput } from './aws.js';
 import { awsErrorCode, ec2Endpoint } from './aws.js';
+import { sdkRetryOptions } from './retry.js';
 import { sleep } from './waiters.js';
 
 export type IamSdk = typeof import('@aws-sdk/client-iam');
@@ -57,8 +58,7 @@ export async function createIam(
     // IAM is global; the SDK maps every commercial region to iam.amazonaws.com.
     region: region || 'us-east-1',
     endpoint: serviceEndpoint('IAM', access),
-    maxAttempts: access.max_retries + 1,
-    retryMode: 'adaptive',
+    ...sdkRetryOptions(access.max_retries),
     ...(credentials ? { credentials } : access.profile ? { profile: access.profile } : {}),
     ...(requestHandler ? { requestHandler: requestHandler as never } : {}),
   });
