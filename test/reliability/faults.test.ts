@@ -277,9 +277,9 @@ describe('kiln build through a faulty EC2 endpoint', () => {
     assertBuilt(r);
   });
 
-  it('20% InternalError 500 and dropped connections: builds, one instance', async () => {
-    const rec = recorder(atRate(13, 0.2, ['internal', 'drop', 'drop-after']));
-    const r = await build('20% 500s and dropped connections, seed 13', rec);
+  it('10% InternalError 500 and dropped connections: builds, one instance', async () => {
+    const rec = recorder(atRate(13, 0.1, ['internal', 'drop', 'drop-after']));
+    const r = await build('10% 500s and dropped connections, seed 13', rec);
     assert.ok(rec.faults > 0, 'faults were injected');
     assertBuilt(r);
   });
