@@ -11,6 +11,7 @@ import type { AnyAuthMethod, Client, ConnectConfig } from 'ssh2';
 import { certificateKey, enableCertificateAuth } from './cert-auth.js';
 import { readCertificate } from './certificate.js';
 import { parsePrivateKey, type KeyParser } from './keys.js';
+import { poolPackets, type PacketPool } from './packet-pool.js';
 import type { InteractiveIo } from './interactive.js';
 import type { SshConnectOptions, SshProxyOptions } from './options.js';
 
@@ -348,7 +349,8 @@ function handshakeWith(
     });
     client.once('close', () => fail(new Error(`ssh: handshake failed with ${where}: connection closed`)));
     const queue = [...methods];
-    if (sock instanceof Socket) coalesceWrites(sock);
+    const packets: { pool?: PacketPool } = {};
+    if (sock instanceof Socket) coalesceWrites(sock, () => packets.pool);
     client.connect({
       sock: sock as never,
       username: spec.username,
@@ -372,15 +374,17 @@ function handshakeWith(
         next(false as never);
       },
     });
+    packets.pool = poolPackets(client);
   });
 }
 
 /**
  * ssh2 writes every SSH packet (≤ 32 KiB of channel data) with its own `socket.write`, i.e. one
  * syscall each. Corking the socket at the first write of a tick and uncorking on the next tick
- * hands all packets of that tick to one writev: a bulk upload makes far fewer syscalls.
+ * hands all packets of that tick to one writev: a bulk upload makes far fewer syscalls. A pooled
+ * packet (packet-pool.ts) goes back to its pool when its write is done.
  */
-function coalesceWrites(sock: Socket): void {
+function coalesceWrites(sock: Socket, packets: () => PacketPool | undefined): void {
   const write = sock.write.bind(sock) as (...args: unknown[]) => boolean;
   let corked = false;
   const flush = () => {
@@ -393,7 +397,8 @@ function coalesceWrites(sock: Socket): void {
       sock.cork();
       process.nextTick(flush);
     }
-    return write(...args);
+    const release = args.length === 1 ? packets()?.releaserFor(args[0]) : undefined;
+    return release ? write(args[0], release) : write(...args);
   }) as typeof sock.write;
 }
 
