@@ -325,6 +325,17 @@ describe('kiln build through a faulty EC2 endpoint', () => {
     assert.equal(r.launched, 1);
   });
 
+  it('100% InternalError on DescribeInstances while waiting: the wait gives up, exit 1, nothing left', async () => {
+    const rec = recorder((action) => (action === 'DescribeInstances' ? INTERNAL : 'pass'));
+    const r = await build('100% InternalError on DescribeInstances (the waits)', rec, { max_retries: 1 });
+    assertFailedClean(
+      r,
+      /Error waiting for instance \(i-[0-9a-f]+\) to become ready: InternalError: An internal error has occurred/,
+    );
+    assert.match(r.out, /Terminating the source AWS instance\.\.\./);
+    assert.equal(r.launched, 1);
+  });
+
   it('100% of RunInstances answers lost (moto launched it): exit 1, the instance found and terminated', async () => {
     const rec = recorder((action) => (action === 'RunInstances' ? 'drop-after' : 'pass'));
     const r = await build('100% drop-after on RunInstances', rec, { max_retries: 2 });

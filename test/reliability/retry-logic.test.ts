@@ -10,6 +10,7 @@ import {
   mayHaveHappened,
   sdkRetryOptions,
 } from '../../src/builders/amazon/common/retry.js';
+import { MAX_FAILED_POLLS, poll } from '../../src/builders/amazon/common/waiters.js';
 
 /** An error shaped like the SDK's service errors (code, HTTP status, attempts made). */
 function sdkError(code: string, status: number | undefined, attempts = 1): Error {
@@ -108,5 +109,38 @@ describe('amazon eventual-consistency retries', () => {
       '',
     );
     assert.equal(none, 2);
+  });
+});
+
+describe('amazon waits against a failing API', () => {
+  it('a wait gives up after MAX_FAILED_POLLS transient failures in a row, with the last error', async () => {
+    let calls = 0;
+    await assert.rejects(
+      poll(
+        async () => {
+          calls++;
+          throw sdkError('RequestLimitExceeded', 503, 11);
+        },
+        () => 'retry',
+        { delayMs: 1, attempts: 40 },
+      ),
+      /RequestLimitExceeded/,
+    );
+    assert.equal(calls, MAX_FAILED_POLLS);
+  });
+
+  it('NotFound (eventual consistency) and isolated failures keep the wait going', async () => {
+    let calls = 0;
+    const out = await poll(
+      async () => {
+        calls++;
+        if (calls <= 5) throw sdkError('InvalidInstanceID.NotFound', 400);
+        if (calls === 6 || calls === 7) throw sdkError('InternalError', 500);
+        return calls;
+      },
+      (n) => (n >= 9 ? 'success' : 'retry'),
+      { delayMs: 1, attempts: 40 },
+    );
+    assert.equal(out, 9);
   });
 });

@@ -5,6 +5,7 @@
  * saves the DescribeImages/DescribeInstances calls 1.6.6 made after every wait.
  */
 import type { PollingConfig } from './config.js';
+import { isTransient } from './retry.js';
 
 export interface WaitSettings {
   delayMs: number;
@@ -72,8 +73,16 @@ export class WaiterError extends Error {}
 export type PollOutcome = 'success' | 'failure' | 'retry';
 
 /**
+ * Consecutive polls that failed with a throttling, 5xx or network error (each after the SDK's own
+ * `max_retries` retries) after which a wait gives up with that error. aws-sdk-go's waiters ignored
+ * them all: against a broken API a 40-attempt wait then took the whole retry budget 40 times over.
+ */
+export const MAX_FAILED_POLLS = 3;
+
+/**
  * Polls `describe` until `judge` says success (resolves with that response) or failure; API errors
- * for which `retryError` is not false are ignored like aws-sdk-go's waiters did.
+ * for which `retryError` is not false are ignored like aws-sdk-go's waiters did, except that
+ * MAX_FAILED_POLLS transient failures in a row end the wait with the last one.
  */
 export async function poll<T>(
   describe: () => Promise<T>,
@@ -82,16 +91,20 @@ export async function poll<T>(
   signal?: AbortSignal,
   retryError: (err: unknown) => boolean = () => true,
 ): Promise<T> {
+  let failedInRow = 0;
   for (let attempt = 1; ; attempt++) {
     signal?.throwIfAborted();
     try {
       const r = await describe();
+      failedInRow = 0;
       const outcome = judge(r);
       if (outcome === 'success') return r;
       if (outcome === 'failure')
         throw new WaiterError('ResourceNotReady: failed waiting for successful resource state');
     } catch (err) {
       if (err instanceof WaiterError || signal?.aborted || !retryError(err)) throw err;
+      failedInRow = isTransient(err) ? failedInRow + 1 : 0;
+      if (failedInRow >= MAX_FAILED_POLLS) throw err;
     }
     if (attempt >= settings.attempts) throw new WaiterError('ResourceNotReady: exceeded wait attempts');
     await sleep(settings.delayMs, signal);
