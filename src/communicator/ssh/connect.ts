@@ -1,8 +1,10 @@
 /**
  * Opening an SSH connection with ssh2: TCP dial (direct, through a bastion's direct-tcpip channel,
  * or through a SOCKS5 proxy), the handshake with a 1-minute timeout, and authentication in Packer's
- * order (agent, public keys, password + keyboard-interactive). Host keys are never verified, as in
- * Packer (spec §7.3). ssh2 is imported lazily: this file is reached only when a build runs.
+ * order (target: agent, public keys — as certificates with ssh_certificate_file —, password +
+ * keyboard-interactive; bastion: the user's keyboard-interactive answers, password +
+ * keyboard-interactive, key, agent). Host keys are never verified, as in Packer (spec §7.3). ssh2
+ * is loaded lazily: this file is reached only when a build runs.
  */
 import { createRequire } from 'node:module';
 import { connect as netConnect, Socket } from 'node:net';
