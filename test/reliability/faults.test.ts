@@ -11,7 +11,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -219,14 +219,19 @@ interface CaseResult {
 }
 
 /** One build through the proxy; afterwards the AMI it made (the product) is removed, then leaks listed. */
-async function build(label: string, rec: Recorder, over: Record<string, unknown> = {}): Promise<CaseResult> {
+async function build(
+  label: string,
+  rec: Recorder,
+  over: Record<string, unknown> = {},
+  env: Record<string, string> = {},
+): Promise<CaseResult> {
   const file = join(dir, `${rows.length}.json`);
   await writeFile(file, JSON.stringify(template(String(rows.length), over)));
   const before = await instanceCount();
   proxy.clearLog();
   proxy.setPolicy(rec.policy);
   const r = await runKiln(['build', '-color=false', file], {
-    env: { ...AWS_TEST_ENV, KILN_TEST_SSH_RETRY_MS: '500' },
+    env: { ...AWS_TEST_ENV, KILN_TEST_SSH_RETRY_MS: '500', ...env },
     timeoutMs: 240_000,
   });
   proxy.setPolicy(() => 'pass');
@@ -272,9 +277,15 @@ function assertFailedClean(r: CaseResult, message: RegExp): void {
 describe('kiln build through a faulty EC2 endpoint', () => {
   it('20% throttling (RequestLimitExceeded 503, Throttling 400): builds, one instance', async () => {
     const rec = recorder(atRate(7, 0.2, ['throttle']));
-    const r = await build('20% throttling, seed 7', rec);
+    const log = join(dir, 'throttling.log');
+    const r = await build('20% throttling, seed 7', rec, {}, { PACKER_LOG: '1', PACKER_LOG_PATH: log });
     assert.ok(rec.faults > 0, 'faults were injected');
     assertBuilt(r);
+    // Each throttled attempt the SDK retried is in the log.
+    const logged = (await readFile(log, 'utf8')).match(
+      /\[DEBUG\] EC2 \w+ attempt failed: (RequestLimitExceeded \(HTTP 503\)|Throttling \(HTTP 400\))/g,
+    );
+    assert.equal(logged?.length, rec.faults);
   });
 
   it('10% InternalError 500 and dropped connections: builds, one instance', async () => {

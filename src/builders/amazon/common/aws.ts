@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { AccessConfig } from './config.js';
-import { sdkRetryOptions } from './retry.js';
+import { logRetries, sdkRetryOptions } from './retry.js';
 
 export type Ec2Sdk = typeof import('@aws-sdk/client-ec2');
 
@@ -132,6 +132,7 @@ export async function createEc2(
     ...(creds ? { credentials: creds } : access.profile ? { profile: access.profile } : {}),
     ...(requestHandler ? { requestHandler: requestHandler as never } : {}),
   });
+  logRetries(client);
   return { sdk, client, region };
 }
 

@@ -18,6 +18,7 @@
  * No SDK import here (types only): `kiln validate` must not load the SDK.
  */
 import { sleep } from './waiters.js';
+import { debugLog, logEnabled } from '../../../util/log.js';
 
 /** The EC2 client's retry settings: `max_retries` retries after the first try, adaptive mode. */
 export function sdkRetryOptions(maxRetries: number): { maxAttempts: number; retryMode: 'adaptive' } {
@@ -141,4 +142,46 @@ export async function lookUp(find: () => Promise<string>, tries = 6, signal?: Ab
     await sleep(delay, signal).catch(() => undefined);
     delay = Math.min(delay * 2, 2000);
   }
+}
+
+/** The slice of an SDK client's middleware stack `logRetries` uses. */
+interface MiddlewareClient {
+  middlewareStack: {
+    addRelativeTo(
+      mw: (
+        next: (args: unknown) => Promise<unknown>,
+        context: { commandName?: string },
+      ) => (args: unknown) => Promise<unknown>,
+      options: { relation: 'after'; toMiddleware: string; name: string },
+    ): void;
+  };
+}
+
+/**
+ * Logs (PACKER_LOG) every failed attempt of every call, below the SDK's retry loop, so that a log
+ * shows each throttle, 5xx or dropped connection the SDK retried, not only the ones that ended a
+ * call: `[DEBUG] EC2 RunInstances attempt failed: RequestLimitExceeded (HTTP 503)`.
+ */
+export function logRetries(client: unknown, service = 'EC2'): void {
+  const c = client as MiddlewareClient;
+  c.middlewareStack.addRelativeTo(
+    (next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        if (logEnabled()) {
+          const status = shape(err).$metadata?.httpStatusCode;
+          const what =
+            status === undefined
+              ? `no answer (${(err as { code?: string }).code ?? (err as Error).message})`
+              : `${codeOf(err)} (HTTP ${status})`;
+          debugLog(
+            `[DEBUG] ${service} ${(context.commandName ?? '').replace(/Command$/, '')} attempt failed: ${what}`,
+          );
+        }
+        throw err;
+      }
+    },
+    { relation: 'after', toMiddleware: 'retryMiddleware', name: 'kilnRetryLog' },
+  );
 }
