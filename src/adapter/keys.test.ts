@@ -9,7 +9,10 @@ test('every generated key loads (ssh2 alone makes a broken ed25519 key about onc
       const k = await generateKeyPair(type);
       const priv = ssh2.utils.parseKey(k.privateKey);
       assert.ok(!(priv instanceof Error), `${type} #${i}: ${String(priv)}\n${k.privateKey}`);
-      assert.match(k.publicKey, type === 'ed25519' ? /^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI/ : /^ecdsa-sha2-nistp256 /);
+      assert.match(
+        k.publicKey,
+        type === 'ed25519' ? /^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI/ : /^ecdsa-sha2-nistp256 /,
+      );
     }
   }
 });

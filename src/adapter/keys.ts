@@ -32,7 +32,11 @@ export async function generateKeyPair(type: KeyType = 'ed25519'): Promise<KeyPai
     if (!(priv instanceof Error) && !(pub instanceof Error) && !Array.isArray(priv) && !Array.isArray(pub)) {
       const probe = Buffer.from('kiln key check');
       const sig = priv.sign(probe);
-      if (pub.getPublicSSH().equals(priv.getPublicSSH()) && !(sig instanceof Error) && pub.verify(probe, sig) === true) {
+      if (
+        pub.getPublicSSH().equals(priv.getPublicSSH()) &&
+        !(sig instanceof Error) &&
+        pub.verify(probe, sig) === true
+      ) {
         return pair;
       }
     }

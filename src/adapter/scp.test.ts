@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough, type Readable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { FileInfo } from '../core/types.js';
 import { ByteReader } from './byte-reader.js';
 import { parseScpCommand, scpSink, scpSource, type ScpTarget } from './scp.js';
@@ -12,7 +13,7 @@ interface Fake extends ScpTarget {
   probes: number;
 }
 
-function fakeTarget(opts: { failUpload?: string } = {}): Fake {
+function fakeTarget(opts: { failUpload?: string; failDownload?: string; claimSize?: number } = {}): Fake {
   const files = new Map<string, { data: Buffer; info?: FileInfo }>();
   const dirs = new Set<string>(['/tmp']);
   const fake: Fake = {
@@ -27,10 +28,24 @@ function fakeTarget(opts: { failUpload?: string } = {}): Fake {
       if (dirs.has(path)) throw new Error(`scp: ${path}: Is a directory`);
       files.set(path, { data: Buffer.concat(chunks), info });
     },
-    async download(path: string) {
+    async stat(path: string) {
+      if (dirs.has(path)) return { size: 4096, mode: 0o40755, mtime: new Date(1700000000000), isDir: true };
       const f = files.get(path);
       if (!f) throw new Error('No such file or directory');
-      return { data: f.data, mode: 0o600, mtime: new Date(1700000000000) };
+      return {
+        size: opts.claimSize ?? f.data.length,
+        mode: 0o100600,
+        mtime: new Date(1700000000000),
+        isDir: false,
+      };
+    },
+    async download(path: string, out: Writable) {
+      const f = files.get(path);
+      if (!f) throw new Error('No such file or directory');
+      for (let off = 0; off < f.data.length; off += 1000) {
+        if (!out.write(f.data.subarray(off, off + 1000))) await once(out, 'drain');
+      }
+      if (opts.failDownload) throw new Error(opts.failDownload);
     },
     async isDir(path: string) {
       fake.probes++;
@@ -221,4 +236,78 @@ test('source: a missing file is a warning record and exit status 1', async () =>
   );
   assert.equal(code, 1);
   assert.equal(line, 'scp: /nope: No such file or directory');
+});
+
+test('source: a file bigger than the window streams through, the sink pacing it', async () => {
+  const t = fakeTarget();
+  const big = Buffer.alloc(2 * 1024 * 1024 + 5);
+  for (let i = 0; i < big.length; i++) big[i] = i & 0xff;
+  t.files.set('/big', { data: big });
+  const code = await drive(
+    (i, o) => scpSource(i, o, parseScpCommand('scp -f /big')!, t),
+    async (send, reply) => {
+      send(Buffer.from([0]));
+      assert.equal(await reply.line(), `C0600 ${big.length} big`);
+      send(Buffer.from([0]));
+      const data: Buffer[] = [];
+      for await (const c of reply.exactly(big.length)) data.push(Buffer.from(c));
+      assert.ok(Buffer.concat(data).equals(big));
+      assert.equal(await reply.byte(), 0);
+      send(Buffer.from([0]));
+    },
+  );
+  assert.equal(code, 0);
+});
+
+test('source: a file that shrank or failed mid-way is padded to the announced size and reported', async () => {
+  for (const [opts, why] of [
+    [{ claimSize: 3000 }, 'file changed size while being sent'],
+    [{ failDownload: 'Input/output error' }, 'Input/output error'],
+    [{ claimSize: 100 }, undefined], // grew: the first 100 bytes go, the rest is dropped
+  ] as const) {
+    const t = fakeTarget(opts);
+    t.files.set('/f', { data: Buffer.alloc(2500, 1) });
+    const size = opts.claimSize ?? 2500;
+    let ack: number | undefined;
+    let line: string | undefined;
+    let got = Buffer.alloc(0);
+    const code = await drive(
+      (i, o) => scpSource(i, o, parseScpCommand('scp -f /f')!, t),
+      async (send, reply) => {
+        send(Buffer.from([0]));
+        assert.equal(await reply.line(), `C0600 ${size} f`);
+        send(Buffer.from([0]));
+        const data: Buffer[] = [];
+        for await (const c of reply.exactly(size)) data.push(Buffer.from(c));
+        got = Buffer.concat(data);
+        ack = await reply.byte();
+        if (ack === 1) line = await reply.line();
+        send(Buffer.from([0]));
+      },
+    );
+    assert.equal(got.length, size);
+    if (why === undefined) {
+      assert.equal(ack, 0);
+      assert.equal(code, 0);
+    } else {
+      assert.equal(ack, 1);
+      assert.equal(line, `scp: /f: ${why}`);
+      assert.equal(code, 1);
+    }
+  }
+});
+
+test('source: a directory without -r is refused with a warning', async () => {
+  const t = fakeTarget();
+  let line: string | undefined;
+  const code = await drive(
+    (i, o) => scpSource(i, o, parseScpCommand('scp -f /tmp')!, t),
+    async (send, reply) => {
+      send(Buffer.from([0]));
+      assert.equal(await reply.byte(), 1);
+      line = await reply.line();
+    },
+  );
+  assert.equal(code, 1);
+  assert.equal(line, 'scp: /tmp: not a regular file');
 });

@@ -10,7 +10,7 @@
  *   D<mode> 0 <name>\n … E\n                     a directory and its end (with -r)
  */
 import { once } from 'node:events';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { posix } from 'node:path';
 import type { FileInfo } from '../core/types.js';
 import { ByteReader } from './byte-reader.js';
@@ -29,7 +29,10 @@ export interface ScpCommand {
 /** What the scp emulation transfers to and from. */
 export interface ScpTarget {
   upload(path: string, data: Readable | Buffer, info: FileInfo): Promise<void>;
-  download(path: string): Promise<{ data: Buffer; mode?: number; mtime?: Date }>;
+  /** Size, permissions and modification time of a file to send; rejects when it cannot be read. */
+  stat(path: string): Promise<{ size: number; mode: number; mtime: Date; isDir: boolean }>;
+  /** Streams a file's bytes into `out`, honouring its backpressure. */
+  download(path: string, out: Writable): Promise<void>;
   isDir(path: string): Promise<boolean>;
   mkdir(path: string, mode: number): Promise<void>;
 }
@@ -106,7 +109,12 @@ function message(err: unknown): string {
 /**
  * Receives files (`scp -t target`). Resolves with the exit status scp would have: 0 or 1.
  */
-export async function scpSink(input: Readable, out: Writable, cmd: ScpCommand, target: ScpTarget): Promise<number> {
+export async function scpSink(
+  input: Readable,
+  out: Writable,
+  cmd: ScpCommand,
+  target: ScpTarget,
+): Promise<number> {
   const r = new ByteReader(input);
   const root = cmd.paths[0];
   const dirs: string[] = [];
@@ -174,8 +182,11 @@ export async function scpSink(input: Readable, out: Writable, cmd: ScpCommand, t
   }
 }
 
-/** Files up to this size are held in memory so a failed first upload can be retried. */
-const OPTIMISTIC_MAX = 16 * 1024 * 1024;
+/**
+ * Files up to this size are held in memory so a failed first upload can be retried (the bound on
+ * what a transfer holds; larger files stream).
+ */
+const OPTIMISTIC_MAX = 8 * 1024 * 1024;
 
 /**
  * Receives one file for a target that is a file path or an existing directory: uploads to the
@@ -241,7 +252,29 @@ async function receiveFile(
 }
 
 /**
- * Sends files (`scp -f path…`). Resolves with scp's exit status: 0, or 1 when some file failed.
+ * A Writable that passes exactly `size` bytes on to `out` with its backpressure and swallows any
+ * more (the file grew after it was measured); `sent` counts what went through.
+ */
+class Exactly extends Writable {
+  sent = 0;
+  constructor(
+    private readonly out: Writable,
+    private readonly size: number,
+  ) {
+    super({ highWaterMark: 0 });
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    const room = this.size - this.sent;
+    if (room <= 0) return cb();
+    const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    this.sent += piece.length;
+    send(this.out, piece).then(() => cb(), cb);
+  }
+}
+
+/**
+ * Sends files (`scp -f path…`), each streamed from the target as the client takes it (never held
+ * whole). Resolves with scp's exit status: 0, or 1 when some file failed.
  */
 export async function scpSource(
   input: Readable,
@@ -251,35 +284,55 @@ export async function scpSource(
 ): Promise<number> {
   const r = new ByteReader(input);
   let status = 0;
+  const warn = async (text: string) => {
+    await send(out, Buffer.concat([Buffer.from([1]), Buffer.from(`${text}\n`)]));
+    status = 1;
+  };
   try {
     await readAck(r); // the sink says it is ready
     for (const path of cmd.paths) {
-      let file: { data: Buffer; mode?: number; mtime?: Date };
+      let st: { size: number; mode: number; mtime: Date; isDir: boolean };
       try {
-        file = await target.download(path);
+        st = await target.stat(path);
       } catch (err) {
         const m = message(err);
-        const text = m.startsWith('scp: ') ? m : `scp: ${path}: ${m}`;
-        await send(out, Buffer.concat([Buffer.from([1]), Buffer.from(`${text}\n`)]));
-        status = 1;
+        await warn(m.startsWith('scp: ') ? m : `scp: ${path}: ${m}`);
+        continue;
+      }
+      if (st.isDir) {
+        await warn(`scp: ${path}: not a regular file`);
         continue;
       }
       if (cmd.preserveTimes) {
-        const t = Math.floor((file.mtime ?? new Date()).getTime() / 1000);
+        const t = Math.floor(st.mtime.getTime() / 1000);
         await send(out, `T${t} 0 ${t} 0\n`);
         await readAck(r);
       }
-      const mode = ((file.mode ?? 0o644) & 0o7777).toString(8).padStart(4, '0');
-      await send(out, `C${mode} ${file.data.length} ${posix.basename(path)}\n`);
-      const warn = await readAck(r);
-      if (warn !== undefined) {
+      const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
+      await send(out, `C${mode} ${st.size} ${posix.basename(path)}\n`);
+      if ((await readAck(r)) !== undefined) {
         status = 1;
         continue;
       }
-      await send(out, file.data);
-      await send(out, OK);
-      const warn2 = await readAck(r);
-      if (warn2 !== undefined) status = 1;
+      const body = new Exactly(out, st.size);
+      let failure: string | undefined;
+      await target.download(path, body).catch((err: unknown) => {
+        failure = message(err);
+      });
+      if (body.sent < st.size) {
+        // Short (the file shrank, or the read failed): fill up as promised, then report it.
+        for (let left = st.size - body.sent; left > 0; left -= 64 * 1024) {
+          await send(out, Buffer.alloc(Math.min(left, 64 * 1024)));
+        }
+        failure ??= 'file changed size while being sent';
+      }
+      if (failure !== undefined) {
+        await send(out, Buffer.concat([Buffer.from([1]), Buffer.from(`scp: ${path}: ${failure}\n`)]));
+        status = 1;
+      } else {
+        await send(out, OK);
+      }
+      if ((await readAck(r)) !== undefined) status = 1;
     }
     return status;
   } catch (err) {

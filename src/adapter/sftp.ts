@@ -1,18 +1,21 @@
 /**
  * The proxy's own SFTP server (subsystem `sftp`): the requests ansible's sftp/scp clients make,
- * answered through the build's Communicator — file contents with download/upload, metadata with small
- * remote shell commands (remote.ts). Files opened for writing are collected in memory and uploaded on
- * CLOSE; files opened for reading are downloaded on OPEN.
+ * answered through the build's Communicator — metadata with small remote shell commands
+ * (remote.ts), file contents streamed: a file opened for writing is written remotely by one command
+ * fed as WRITE requests arrive (their replies wait while that command's input is full), a file opened
+ * for reading is downloaded into a bounded window that READ requests consume. No file is ever held
+ * whole in memory.
  */
 import type { Attributes, FileEntry, SFTPWrapper } from 'ssh2';
 import type { Communicator } from '../core/types.js';
 import {
-  downloadBuffer,
   remoteDo,
   remoteRealpath,
   remoteStat,
   run,
   RemoteError,
+  RemoteSink,
+  RemoteSource,
   type RemoteStat,
 } from './remote.js';
 import { shellQuote as q } from './shellwords.js';
@@ -31,20 +34,38 @@ const FAILURE = 4;
 const OP_UNSUPPORTED = 8;
 const S_IFREG = 0o100000;
 
-interface FileHandle {
-  kind: 'file';
+/** A file opened for writing. */
+interface WriteHandle {
+  kind: 'write';
   path: string;
-  data: Buffer;
-  length: number;
-  dirty: boolean;
-  append?: boolean;
+  flags: number;
+  /** Permissions asked for at OPEN: given to the file when this handle creates it. */
   mode?: number;
+  /** The command writing the file, fed from the next expected offset; started by the first WRITE. */
+  sink?: RemoteSink;
+  /** Offset the running sink writes at next (bytes received so far for appends). */
+  offset: number;
+  /** Whether a sink ran already (the file is open, created and truncated as asked). */
+  opened: boolean;
+  /** FSETSTAT asked for these; applied after the data is written, at CLOSE. */
+  setMode?: number;
+  setSize?: number;
+  setTimes?: { atime: number; mtime: number };
+  /** Requests on this handle run one after the other, in arrival order. */
+  queue: Promise<void>;
+}
+/** A file opened for reading. */
+interface ReadHandle {
+  kind: 'read';
+  path: string;
+  source: RemoteSource;
+  queue: Promise<void>;
 }
 interface DirHandle {
   kind: 'dir';
   entries: FileEntry[] | undefined;
 }
-type Handle = FileHandle | DirHandle;
+type Handle = WriteHandle | ReadHandle | DirHandle;
 
 function statusOf(err: unknown): [number, string] {
   const msg = err instanceof Error ? err.message : String(err);
@@ -72,11 +93,33 @@ function modeString(mode: number): string {
   return s;
 }
 
-function ensure(h: FileHandle, size: number): void {
-  if (size <= h.data.length) return;
-  const grown = Buffer.alloc(Math.max(size, h.data.length * 2, 64 * 1024));
-  h.data.copy(grown, 0, 0, h.length);
-  h.data = grown;
+/**
+ * The shell command that writes a handle's file from its stdin, starting at `offset`: like
+ * sftp-server's open(2) with the handle's flags — created only with CREAT, truncated only by the
+ * first command of a TRUNC handle, appended to with APPEND, a new file given the OPEN permissions
+ * (less the umask). Later commands (a write that jumps to another offset) overwrite in place.
+ */
+export function writeCommand(
+  h: Pick<WriteHandle, 'path' | 'flags' | 'mode' | 'opened'>,
+  offset: number,
+): string {
+  const p = q(h.path);
+  const create = (h.flags & CREAT) !== 0 && !h.opened;
+  const parts: string[] = [];
+  if (!(h.flags & CREAT) || h.opened) {
+    parts.push(`[ -e ${p} ] || { echo ${q(`${h.path}: No such file or directory`)} >&2; exit 1; }`);
+  }
+  const newMode = create && h.mode !== undefined ? (h.mode & 0o7777).toString(8) : undefined;
+  if (newMode) parts.push(`n=0; [ -e ${p} ] || n=1`);
+  if (h.flags & APPEND) parts.push(`cat >> ${p} || exit 1`);
+  else if (h.flags & TRUNC && !h.opened && offset === 0) parts.push(`cat > ${p} || exit 1`);
+  else {
+    const conv = h.flags & TRUNC && !h.opened ? '' : ' conv=notrunc';
+    if (h.flags & TRUNC && !h.opened) parts.push(`: > ${p} || exit 1`);
+    parts.push(`dd of=${p} bs=65536${conv} oflag=seek_bytes seek=${offset} status=none || exit 1`);
+  }
+  if (newMode) parts.push(`[ $n = 0 ] || chmod $(printf %o $(( 0${newMode} & ~0$(umask) ))) ${p}`);
+  return parts.join('; ');
 }
 
 /** Serves one SFTP session on `sftp` until the channel closes. */
@@ -90,22 +133,31 @@ export function serveSftp(sftp: SFTPWrapper, comm: Communicator, onError: (msg: 
     b.writeUInt32BE(id);
     return b;
   };
-  const lookup = (b: Buffer): Handle | undefined => (b.length === 4 ? handles.get(b.readUInt32BE(0)) : undefined);
+  const lookup = (b: Buffer): Handle | undefined =>
+    b.length === 4 ? handles.get(b.readUInt32BE(0)) : undefined;
 
   /** Runs an async answer; any failure becomes a status reply. */
-  const answer = (reqid: number, fn: () => Promise<void>): void => {
+  const answer = (reqid: number, fn: () => Promise<void>): Promise<void> =>
     fn().catch((err: unknown) => {
       const [code, msg] = statusOf(err);
       if (code === FAILURE) onError(`sftp: ${msg}`);
       sftp.status(reqid, code, msg);
     });
+  /** Like `answer`, after the handle's earlier requests (WRITEs must land in order). */
+  const inOrder = (h: WriteHandle | ReadHandle, reqid: number, fn: () => Promise<void>): void => {
+    h.queue = h.queue.then(() => answer(reqid, fn));
+  };
+
+  /** Ends a write handle's running command and reports how it went. */
+  const endSink = async (h: WriteHandle): Promise<void> => {
+    const sink = h.sink;
+    h.sink = undefined;
+    if (sink) await sink.end();
   };
 
   // OPEN: string filename, uint32 pflags, ATTRS → HANDLE | STATUS
   sftp.on('OPEN', (reqid: number, path: string, flags: number, attrs: Attributes) => {
-    answer(reqid, async () => {
-      const h: FileHandle = { kind: 'file', path, data: Buffer.alloc(0), length: 0, dirty: false };
-      if (typeof attrs?.mode === 'number') h.mode = attrs.mode;
+    void answer(reqid, async () => {
       if (flags & EXCL) {
         const exists = await remoteStat(comm, path).then(
           () => true,
@@ -113,87 +165,146 @@ export function serveSftp(sftp: SFTPWrapper, comm: Communicator, onError: (msg: 
         );
         if (exists) throw new RemoteError('failure', `${path}: file exists`);
       }
-      const writing = (flags & (WRITE | APPEND)) !== 0;
-      h.append = (flags & APPEND) !== 0;
-      if (flags & TRUNC) {
-        h.dirty = writing;
-      } else {
-        try {
-          h.data = await downloadBuffer(comm, path);
-          h.length = h.data.length;
-        } catch (err) {
-          if (!(flags & CREAT)) throw err;
-          h.dirty = writing;
-        }
+      if (flags & (WRITE | APPEND)) {
+        const h: WriteHandle = {
+          kind: 'write',
+          path,
+          flags,
+          offset: 0,
+          opened: false,
+          queue: Promise.resolve(),
+        };
+        if (typeof attrs?.mode === 'number') h.mode = attrs.mode & 0o7777;
+        sftp.handle(reqid, newHandle(h));
+        return;
       }
-      sftp.handle(reqid, newHandle(h));
+      const source = await RemoteSource.open(comm, path);
+      sftp.handle(reqid, newHandle({ kind: 'read', path, source, queue: Promise.resolve() }));
     });
   });
 
   // READ: HANDLE, uint64 offset, uint32 len → DATA | STATUS(EOF)
   sftp.on('READ', (reqid: number, hb: Buffer, offset: number, len: number) => {
     const h = lookup(hb);
-    if (!h || h.kind !== 'file') return sftp.status(reqid, FAILURE, 'invalid handle');
-    if (offset >= h.length) return sftp.status(reqid, EOF);
-    sftp.data(reqid, h.data.subarray(offset, Math.min(h.length, offset + len)));
+    if (!h || h.kind === 'dir') return sftp.status(reqid, FAILURE, 'invalid handle');
+    if (h.kind === 'write')
+      return sftp.status(reqid, OP_UNSUPPORTED, 'Cannot read: the file is open for writing');
+    inOrder(h, reqid, async () => {
+      const data = await h.source.read(offset, len);
+      if (data === undefined) sftp.status(reqid, EOF);
+      else sftp.data(reqid, data);
+    });
   });
 
-  // WRITE: HANDLE, uint64 offset, string data → STATUS
+  // WRITE: HANDLE, uint64 offset, string data → STATUS (once the bytes are on their way)
   sftp.on('WRITE', (reqid: number, hb: Buffer, offset: number, data: Buffer) => {
     const h = lookup(hb);
-    if (!h || h.kind !== 'file') return sftp.status(reqid, FAILURE, 'invalid handle');
-    if (h.append) offset = h.length;
-    ensure(h, offset + data.length);
-    data.copy(h.data, offset);
-    h.length = Math.max(h.length, offset + data.length);
-    h.dirty = true;
-    sftp.status(reqid, OK);
+    if (!h || h.kind !== 'write') return sftp.status(reqid, FAILURE, 'invalid handle');
+    inOrder(h, reqid, async () => {
+      if (h.flags & APPEND) offset = h.offset;
+      if (h.sink && offset !== h.offset) await endSink(h); // a jump: continue with a new command
+      if (!h.sink) {
+        h.sink = new RemoteSink(comm, writeCommand(h, offset), 'write');
+        h.opened = true;
+        h.offset = offset;
+      }
+      h.offset += data.length;
+      await h.sink.write(data);
+      sftp.status(reqid, OK);
+    });
   });
 
   // FSTAT: HANDLE → ATTRS
   sftp.on('FSTAT', (reqid: number, hb: Buffer) => {
     const h = lookup(hb);
-    if (!h || h.kind !== 'file') return sftp.status(reqid, FAILURE, 'invalid handle');
-    const now = Math.floor(Date.now() / 1000);
-    sftp.attrs(reqid, { mode: S_IFREG | (h.mode ?? 0o644), size: h.length, uid: 0, gid: 0, atime: now, mtime: now });
+    if (!h || h.kind === 'dir') return sftp.status(reqid, FAILURE, 'invalid handle');
+    if (h.kind === 'read') {
+      return inOrder(h, reqid, async () => sftp.attrs(reqid, attrsOf(await remoteStat(comm, h.path))));
+    }
+    inOrder(h, reqid, async () => {
+      const now = Math.floor(Date.now() / 1000);
+      sftp.attrs(reqid, {
+        mode: S_IFREG | (h.mode ?? 0o644),
+        size: h.offset,
+        uid: 0,
+        gid: 0,
+        atime: now,
+        mtime: now,
+      });
+    });
   });
 
-  // FSETSTAT: HANDLE, ATTRS → STATUS (the mode is applied when the file is written)
+  // FSETSTAT: HANDLE, ATTRS → STATUS (applied once the data is written, at CLOSE)
   sftp.on('FSETSTAT', (reqid: number, hb: Buffer, attrs: Attributes) => {
     const h = lookup(hb);
-    if (!h || h.kind !== 'file') return sftp.status(reqid, FAILURE, 'invalid handle');
-    if (typeof attrs?.mode === 'number') {
-      h.mode = attrs.mode & 0o7777;
-      h.dirty = true;
+    if (!h || h.kind === 'dir') return sftp.status(reqid, FAILURE, 'invalid handle');
+    if (h.kind === 'read') {
+      return inOrder(h, reqid, async () => {
+        await setstat(h.path, attrs);
+        sftp.status(reqid, OK);
+      });
     }
-    if (typeof attrs?.size === 'number' && attrs.size < h.length) {
-      h.length = attrs.size;
-      h.dirty = true;
-    }
-    sftp.status(reqid, OK);
-  });
-
-  // CLOSE: HANDLE → STATUS (uploads what was written)
-  sftp.on('CLOSE', (reqid: number, hb: Buffer) => {
-    const h = lookup(hb);
-    if (!h) return sftp.status(reqid, FAILURE, 'invalid handle');
-    handles.delete(hb.readUInt32BE(0));
-    if (h.kind !== 'file' || !h.dirty) return sftp.status(reqid, OK);
-    answer(reqid, async () => {
-      const mode = (h.mode ?? 0o644) & 0o7777;
-      await comm.upload(h.path, Buffer.from(h.data.subarray(0, h.length)), { mode, size: h.length });
+    inOrder(h, reqid, async () => {
+      if (typeof attrs?.mode === 'number') h.setMode = attrs.mode & 0o7777;
+      if (typeof attrs?.size === 'number') h.setSize = attrs.size;
+      if (typeof attrs?.mtime === 'number')
+        h.setTimes = { atime: attrs.atime ?? attrs.mtime, mtime: attrs.mtime };
       sftp.status(reqid, OK);
     });
   });
 
+  // CLOSE: HANDLE → STATUS (a written file's command finishes; FSETSTAT attributes applied)
+  sftp.on('CLOSE', (reqid: number, hb: Buffer) => {
+    const h = lookup(hb);
+    if (!h) return sftp.status(reqid, FAILURE, 'invalid handle');
+    handles.delete(hb.readUInt32BE(0));
+    if (h.kind === 'dir') return sftp.status(reqid, OK);
+    if (h.kind === 'read') {
+      return inOrder(h, reqid, async () => {
+        h.source.close();
+        sftp.status(reqid, OK);
+      });
+    }
+    inOrder(h, reqid, async () => {
+      if (h.sink) await endSink(h);
+      else if (!h.opened && h.flags & (CREAT | TRUNC)) {
+        // Nothing was written: the file still has to exist (and be emptied for TRUNC).
+        await run(comm, writeCommand(h, 0)).then((r) => {
+          if (r.code !== 0)
+            throw new RemoteError(/No such file/.test(r.stderr) ? 'nofile' : 'failure', r.stderr.trim());
+        });
+      }
+      const cmds: string[] = [];
+      const p = q(h.path);
+      if (h.setSize !== undefined) cmds.push(`truncate -s ${h.setSize} -- ${p}`);
+      if (h.setMode !== undefined) cmds.push(`chmod ${h.setMode.toString(8)} -- ${p}`);
+      if (h.setTimes)
+        cmds.push(`touch -m -d @${h.setTimes.mtime} -- ${p}`, `touch -a -d @${h.setTimes.atime} -- ${p}`);
+      if (cmds.length) await remoteDo(comm, cmds.join(' && '), 'setstat');
+      sftp.status(reqid, OK);
+    });
+  });
+
+  async function setstat(path: string, attrs: Attributes): Promise<void> {
+    if (typeof attrs?.size === 'number')
+      await remoteDo(comm, `truncate -s ${attrs.size} -- ${q(path)}`, 'truncate');
+    if (typeof attrs?.mode === 'number') {
+      await remoteDo(comm, `chmod ${(attrs.mode & 0o7777).toString(8)} -- ${q(path)}`, 'chmod');
+    }
+    if (typeof attrs?.mtime === 'number') {
+      await remoteDo(comm, `touch -m -d @${attrs.mtime} -- ${q(path)}`, 'touch');
+    }
+  }
+
   // OPENDIR: string path → HANDLE;  READDIR: HANDLE → NAME… | STATUS(EOF)
   sftp.on('OPENDIR', (reqid: number, path: string) => {
-    answer(reqid, async () => {
+    void answer(reqid, async () => {
       const r = await run(
         comm,
         `find -L ${q(path)} -mindepth 1 -maxdepth 1 -printf '%m %y %s %U %G %A@ %T@ %f\\0'`,
       );
-      if (r.code !== 0) throw new RemoteError(/No such file/.test(r.stderr) ? 'nofile' : 'failure', r.stderr.trim());
+      if (r.code !== 0)
+        throw new RemoteError(/No such file/.test(r.stderr) ? 'nofile' : 'failure', r.stderr.trim());
       const types: Record<string, number> = { d: 0o040000, l: 0o120000, f: S_IFREG };
       const entries = r.stdout
         .split('\0')
@@ -231,13 +342,13 @@ export function serveSftp(sftp: SFTPWrapper, comm: Communicator, onError: (msg: 
     ['LSTAT', true],
   ] as const) {
     sftp.on(ev, (reqid: number, path: string) => {
-      answer(reqid, async () => sftp.attrs(reqid, attrsOf(await remoteStat(comm, path, l))));
+      void answer(reqid, async () => sftp.attrs(reqid, attrsOf(await remoteStat(comm, path, l))));
     });
   }
 
   // REALPATH: string path → NAME (one entry)
   sftp.on('REALPATH', (reqid: number, path: string) => {
-    answer(reqid, async () => {
+    void answer(reqid, async () => {
       const p = await remoteRealpath(comm, path);
       sftp.name(reqid, [{ filename: p, longname: p, attrs: {} as Attributes }]);
     });
@@ -245,28 +356,27 @@ export function serveSftp(sftp: SFTPWrapper, comm: Communicator, onError: (msg: 
 
   // SETSTAT: string path, ATTRS → STATUS
   sftp.on('SETSTAT', (reqid: number, path: string, attrs: Attributes) => {
-    answer(reqid, async () => {
-      if (typeof attrs?.mode === 'number') {
-        await remoteDo(comm, `chmod ${(attrs.mode & 0o7777).toString(8)} -- ${q(path)}`, 'chmod');
-      }
-      if (typeof attrs?.mtime === 'number') {
-        await remoteDo(comm, `touch -m -d @${attrs.mtime} -- ${q(path)}`, 'touch');
-      }
+    void answer(reqid, async () => {
+      await setstat(path, attrs);
       sftp.status(reqid, OK);
     });
   });
 
   const simple = (ev: string, cmd: (...p: string[]) => string) => {
     sftp.on(ev, (reqid: number, ...args: unknown[]) => {
-      answer(reqid, async () => {
-        await remoteDo(comm, cmd(...args.filter((a): a is string => typeof a === 'string')), ev.toLowerCase());
+      void answer(reqid, async () => {
+        await remoteDo(
+          comm,
+          cmd(...args.filter((a): a is string => typeof a === 'string')),
+          ev.toLowerCase(),
+        );
         sftp.status(reqid, OK);
       });
     });
   };
   // MKDIR: string path, ATTRS;  RMDIR/REMOVE: string path;  RENAME: old, new;  SYMLINK: target, link
   sftp.on('MKDIR', (reqid: number, path: string, attrs: Attributes) => {
-    answer(reqid, async () => {
+    void answer(reqid, async () => {
       const mode = typeof attrs?.mode === 'number' ? `-m ${(attrs.mode & 0o7777).toString(8)} ` : '';
       await remoteDo(comm, `mkdir ${mode}-- ${q(path)}`, 'mkdir');
       sftp.status(reqid, OK);
@@ -279,7 +389,7 @@ export function serveSftp(sftp: SFTPWrapper, comm: Communicator, onError: (msg: 
 
   // READLINK: string path → NAME
   sftp.on('READLINK', (reqid: number, path: string) => {
-    answer(reqid, async () => {
+    void answer(reqid, async () => {
       const r = await run(comm, `readlink -- ${q(path)}`);
       if (r.code !== 0) throw new RemoteError('nofile', r.stderr.trim() || `${path}: not a link`);
       const t = r.stdout.replace(/\n$/, '');
@@ -298,5 +408,13 @@ export function serveSftp(sftp: SFTPWrapper, comm: Communicator, onError: (msg: 
     };
     if (ch.outgoing?.state === 'open') ch._protocol?.exitStatus(ch.outgoing.id, 0);
     sftp.end();
+  });
+  // However the session ends, files still open are closed: a written file keeps what arrived.
+  sftp.on('close', () => {
+    for (const h of handles.values()) {
+      if (h.kind === 'read') h.source.close();
+      else if (h.kind === 'write') void h.queue.then(() => endSink(h)).catch(() => undefined);
+    }
+    handles.clear();
   });
 }

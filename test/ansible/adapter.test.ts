@@ -35,11 +35,26 @@ describe('ansible proxy adapter', () => {
     await fsp.writeFile(keyFile, user.privateKey, { mode: 0o600 });
     await fsp.writeFile(otherKeyFile, other.privateKey, { mode: 0o600 });
     ui = recordingUi();
-    adapter = await startAdapter({ comm, ui, user: USER, hostKey: host.privateKey, authorizedKey: user.publicKey });
+    adapter = await startAdapter({
+      comm,
+      ui,
+      user: USER,
+      hostKey: host.privateKey,
+      authorizedKey: user.publicKey,
+    });
     ssh = (extra, remote, input) =>
       exec(
         'ssh',
-        [...NO_KNOWN_HOSTS, '-i', keyFile, '-p', String(adapter.port), ...extra, `${USER}@127.0.0.1`, ...remote],
+        [
+          ...NO_KNOWN_HOSTS,
+          '-i',
+          keyFile,
+          '-p',
+          String(adapter.port),
+          ...extra,
+          `${USER}@127.0.0.1`,
+          ...remote,
+        ],
         { input },
       );
   });
@@ -56,6 +71,32 @@ describe('ansible proxy adapter', () => {
     assert.equal(r.code, 7, `${r.stderr}\n${ui.lines.join('\n')}`);
     assert.equal(r.stdout, `${env.user}\nfrom-stdin\n`);
     assert.equal(r.stderr, 'to-stderr\n');
+  });
+
+  test('exec: many windows of stdout and stderr arrive whole, then the exit status (also multiplexed)', async () => {
+    // Several windows of output on both streams, interleaved, while the command exits at once: the
+    // proxy must deliver all of it, then the exit status, then close — the order sshd keeps (ssh2
+    // alone resumes only stdout after a window stall: stderr was lost, or the proxy hung). ansible's
+    // ssh runs through a ControlMaster, whose mux client exits 255 if the exit status is lost.
+    const cmd =
+      "for i in 1 2 3 4 5 6; do head -c 700000 /dev/zero | tr '\\0' o; head -c 500000 /dev/zero | tr '\\0' e >&2; done; exit 3";
+    const mux = [
+      '-o',
+      'ControlMaster=auto',
+      '-o',
+      'ControlPersist=30',
+      '-o',
+      `ControlPath=${join(dir, 'mux-%C')}`,
+    ];
+    for (const extra of [[], mux, mux]) {
+      const r = await ssh(extra, [cmd]);
+      assert.equal(r.code, 3, `${r.stderr.slice(-300)}\n${ui.lines.join('\n')}`);
+      assert.equal(r.stdout.length, 6 * 700000);
+      assert.match(r.stdout, /^o+$/);
+      assert.equal(r.stderr.length, 6 * 500000);
+      assert.match(r.stderr, /^e+$/);
+    }
+    await ssh([...mux, '-O', 'exit'], []);
   });
 
   test('host key is ed25519 and accepted by OpenSSH 9 with no extra algorithm options', async () => {
@@ -90,7 +131,15 @@ describe('ansible proxy adapter', () => {
   });
 
   test('another user name with the right key is refused', async () => {
-    const r = await exec('ssh', [...NO_KNOWN_HOSTS, '-i', keyFile, '-p', String(adapter.port), 'root@127.0.0.1', 'true']);
+    const r = await exec('ssh', [
+      ...NO_KNOWN_HOSTS,
+      '-i',
+      keyFile,
+      '-p',
+      String(adapter.port),
+      'root@127.0.0.1',
+      'true',
+    ]);
     assert.equal(r.code, 255);
     assert.match(r.stderr, /Permission denied/);
   });
@@ -124,7 +173,8 @@ describe('ansible proxy adapter', () => {
     const payload = Buffer.alloc(700000);
     for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff;
     await fsp.writeFile(local, payload);
-    const scp = (args: string[]) => exec('scp', [...NO_KNOWN_HOSTS, '-i', keyFile, '-P', String(adapter.port), ...args]);
+    const scp = (args: string[]) =>
+      exec('scp', [...NO_KNOWN_HOSTS, '-i', keyFile, '-P', String(adapter.port), ...args]);
     let r = await scp([local, `${USER}@127.0.0.1:sftp-mode.bin`]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok((await fsp.readFile(join(env.home, 'sftp-mode.bin'))).equals(payload));
@@ -163,13 +213,27 @@ describe('ansible proxy adapter', () => {
     const user = await generateKeyPair('ecdsa');
     const k = join(dir, 'ecdsa_user');
     await fsp.writeFile(k, user.privateKey, { mode: 0o600 });
-    const a = await startAdapter({ comm, ui, user: 'u', hostKey: host.privateKey, authorizedKey: user.publicKey });
+    const a = await startAdapter({
+      comm,
+      ui,
+      user: 'u',
+      hostKey: host.privateKey,
+      authorizedKey: user.publicKey,
+    });
     const scan = await exec('ssh-keyscan', ['-p', String(a.port), '127.0.0.1']);
     assert.match(scan.stdout, /ecdsa-sha2-nistp256 /);
     const r = await exec('ssh', [...NO_KNOWN_HOSTS, '-i', k, '-p', String(a.port), 'u@127.0.0.1', 'echo ok']);
     assert.equal(r.stdout, 'ok\n', r.stderr);
     await a.close();
-    const r2 = await exec('ssh', [...NO_KNOWN_HOSTS, '-i', k, '-p', String(a.port), 'u@127.0.0.1', 'echo ok']);
+    const r2 = await exec('ssh', [
+      ...NO_KNOWN_HOSTS,
+      '-i',
+      k,
+      '-p',
+      String(a.port),
+      'u@127.0.0.1',
+      'echo ok',
+    ]);
     assert.equal(r2.code, 255);
     assert.match(r2.stderr, /Connection refused/);
   });
