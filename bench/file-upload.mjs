@@ -48,8 +48,8 @@ const dest = (tool) => `/tmp/kiln-bench-dst-${process.pid}-${tool}.bin`;
 const sshOpts = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR'];
 const childEnv = { PATH: process.env.PATH, HOME: process.env.HOME ?? '/tmp', CHECKPOINT_DISABLE: '1' };
 
-function template(method) {
-  const path = join(work, `tpl-${method}.json`);
+function template(method, source = src, name = method) {
+  const path = join(work, `tpl-${name}.json`);
   writeFileSync(
     path,
     JSON.stringify({
@@ -63,13 +63,22 @@ function template(method) {
           ssh_file_transfer_method: method,
         },
       ],
-      provisioners: [{ type: 'file', source: src, destination: dest(`build-${method}`) }],
+      provisioners: [{ type: 'file', source, destination: dest(`build-${name}`) }],
     }),
   );
   return path;
 }
 const tplScp = template('scp');
 const tplSftp = template('sftp');
+// The fixed cost (process start, handshake, one transfer set-up): the same commands with a 1-byte file.
+const tiny = join(work, 'tiny.bin');
+writeFileSync(tiny, 'x');
+const tplTiny = template('scp', tiny, 'tiny');
+const fixed = [
+  { name: 'kiln', cmd: process.execPath, args: [join(root, 'bin/kiln'), 'build', '-color=false', tplTiny] },
+  { name: 'scp', cmd: 'scp', args: [...sshOpts, '-i', env.keyFile, '-P', String(env.port), tiny, `${env.user}@127.0.0.1:${dest('tiny')}`] },
+];
+const fixedTimes = new Map(fixed.map((t) => [t.name, []]));
 
 const tools = [
   { name: 'kiln build (file provisioner, scp)', cmd: process.execPath, args: [join(root, 'bin/kiln'), 'build', '-color=false', tplScp], out: dest('build-scp') },
@@ -99,8 +108,14 @@ try {
       console.log(`${t.name}: ${(ms / 1000).toFixed(2)} s, client CPU ${cpu.toFixed(2)} s${ok ? '' : ' (FAILED)'}`);
       rmSync(t.out, { force: true });
     }
+    for (const t of fixed) {
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync(t.cmd, t.args, { env: childEnv, encoding: 'utf8' });
+      if (r.status === 0) fixedTimes.get(t.name).push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
   }
 } finally {
+  for (const f of [dest('tiny'), dest('build-tiny')]) rmSync(f, { force: true });
   await env.stop();
   rmSync(work, { recursive: true, force: true });
 }
@@ -132,6 +147,13 @@ const section = [
   '| command | best | median | throughput (best) | speed vs OpenSSH scp | client CPU (median) | failures |',
   '|---|---|---|---|---|---|---|',
   ...rows,
+  '',
+  `Fixed cost, the same commands with a 1-byte file (median): kiln build ${(median(fixedTimes.get('kiln')) / 1000).toFixed(2)} s, OpenSSH scp ${(median(fixedTimes.get('scp')) / 1000).toFixed(2)} s.`,
+  'Where kiln\'s time goes: Node start-up and module loading (ssh2 included) and the `scp -t` process the',
+  'server starts (OpenSSH scp talks to sshd\'s in-process SFTP server) make the fixed cost; the transfer',
+  'itself is AES-128-GCM through OpenSSL (ssh2\'s binding), with packet buffers reused from a pool,',
+  'one writev per event-loop tick and file reads into two reused 1 MiB buffers (fresh buffers cost',
+  'page faults that, on this VM, weighed as much as the encryption).',
 ].join('\n');
 const docPath = join(root, 'docs/benchmarks.md');
 const doc = readFileSync(docPath, 'utf8');
