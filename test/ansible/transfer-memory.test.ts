@@ -2,7 +2,7 @@
  * The proxy streams files: 256 MiB up and down through it — OpenSSH's scp in SFTP mode (the proxy's
  * own SFTP server) and legacy scp (-O) — never grows the proxy process's peak RSS by anything near
  * the file's size. The proxy runs in a child process (proxy-process.ts) so its peak (VmHWM) is its
- * own; the bound is generous (a third of the file), a buffering proxy needs at least the whole file.
+ * own; the bound is generous (half the file: allocator and GC slack vary with load), a buffering proxy needs at least the whole file.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +17,7 @@ import { generateKeyPair } from '../../src/adapter/index.js';
 import { exec, NO_KNOWN_HOSTS, tempDir } from './helpers.js';
 
 const SIZE = 256 * 1024 * 1024;
-const BOUND = 96 * 1024 * 1024;
+const BOUND = 128 * 1024 * 1024;
 const USER = 'ansible';
 
 async function sha256(path: string): Promise<string> {
@@ -95,7 +95,7 @@ describe('proxy file transfer memory', () => {
     ["SFTP mode (the proxy's SFTP server)", [] as string[]],
     ['legacy scp -O', ['-O']],
   ] as const) {
-    test(`256 MiB up and down with ${name}: intact, and peak RSS grows by less than 96 MiB`, async (t) => {
+    test(`256 MiB up and down with ${name}: intact, and peak RSS grows by less than 128 MiB`, async (t) => {
       const before = await memory(child.pid!);
       const remote = join(env.home, `big-${mode.length}.bin`);
       const up = await scp([...mode, local, `${USER}@127.0.0.1:${remote}`]);
