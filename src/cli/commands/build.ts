@@ -4,6 +4,7 @@
  * prints Packer's sequence: colour lines, per-build results, `==> Wait completed after …`, the error
  * summary and the artifact list. Beyond Packer: a table of step durations after each build.
  */
+import { setMaxListeners } from 'node:events';
 import { initializeCore, type CoreBuild } from '../../core/core.js';
 import { CoreInitError } from '../../core/errors.js';
 import { runCoreBuild, type BuildOutcome } from '../../core/build-run.js';
@@ -121,6 +122,9 @@ export async function runBuild(args: string[], io: CliIo, opts: BuildCommandOpti
       });
   const signals = opts.signals ?? process;
   const ctl = new AbortController();
+  // Every build (and each of its waits) listens on this one signal: no listener limit, so ten or more
+  // builds at once do not print Node's MaxListenersExceededWarning.
+  setMaxListeners(0, ctl.signal);
   let interrupted = false;
   const onSignal = (name: string) => (): void => {
     if (interrupted) return; // parity: later signals are swallowed
