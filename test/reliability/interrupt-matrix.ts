@@ -10,13 +10,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
-import { startEc2Proxy, passAll, type Ec2Proxy, type ProxyPolicy } from '../env/ec2-proxy.js';
+import {
+  startEc2Proxy,
+  passAll,
+  type Ec2Proxy,
+  type ProxyDecision,
+  type ProxyPolicy,
+} from '../env/ec2-proxy.js';
 import { freePort } from '../env/ssh-env.js';
 import { AWS_TEST_ENV, startKiln, type KilnResult, type RunningKiln } from '../env/kiln-cli.js';
 import { leftovers, removeLeftovers } from './leaks.js';
 
 /** How long the proxy holds a request back: long enough for the signal to land inside it. */
-export const HOLD_MS = 3000;
+export const HOLD_MS = 5000;
+
+/**
+ * How long a held Describe/CreateTags request waits: kiln must abandon it at the signal, so this
+ * only needs to outlast a slow machine's signal delivery (a wait that did not stop would show as a
+ * case 30 s slower, and as a wrong error text).
+ */
+export const WAIT_HOLD_MS = 15_000;
 
 export interface Lane {
   moto: Moto;
@@ -82,35 +95,28 @@ export interface Point {
 }
 
 /**
- * Holds back the first request with this action (after `after` was seen, when given); later ones
- * pass, so the cleanup's own calls are not slowed down.
+ * A policy (made afresh for each case) that applies `decision` to the first request with this
+ * action after `after` was seen (when given); later ones pass, so the cleanup's own calls are not
+ * slowed down.
  */
-function holdAction(action: string, after?: string): () => ProxyPolicy {
+function holdFirst(decision: ProxyDecision, action: string, after?: string): () => ProxyPolicy {
   return () => {
     let armed = after === undefined;
+    let used = false;
     return (req) => {
       if (req.action === after) armed = true;
-      if (!armed || req.action !== action) return 'pass';
-      armed = false;
-      after = '\0'; // never again
-      return { delayMs: HOLD_MS };
+      if (used || !armed || req.action !== action) return 'pass';
+      used = true;
+      return decision;
     };
   };
 }
 
-/** Lets the first request with this action reach moto at once but holds its answer back. */
-function holdAnswer(action: string, after?: string): () => ProxyPolicy {
-  return () => {
-    let armed = after === undefined;
-    return (req) => {
-      if (req.action === after) armed = true;
-      if (!armed || req.action !== action) return 'pass';
-      armed = false;
-      after = '\0';
-      return { holdAnswerMs: HOLD_MS };
-    };
-  };
-}
+/** Holds the first such request back (kiln must abandon it at the signal). */
+const holdAction = (action: string, after?: string) => holdFirst({ delayMs: WAIT_HOLD_MS }, action, after);
+
+/** Lets the first such request reach moto at once but holds its answer back (a create in flight). */
+const holdAnswer = (action: string, after?: string) => holdFirst({ holdAnswerMs: HOLD_MS }, action, after);
 
 /** Resolves once the proxy has seen `action` (after `after`, when given). */
 async function proxySaw(lane: Lane, k: RunningKiln, action: string, after?: string): Promise<void> {
@@ -189,9 +195,9 @@ export const POINTS: Point[] = [
     },
   },
   {
-    // The AMI is available; CreateTags on it is in flight.
+    // The AMI is available; CreateTags on it is held back.
     label: 'while tagging',
-    policy: holdAnswer('CreateTags', 'CreateImage'),
+    policy: holdAction('CreateTags', 'CreateImage'),
     ready: (k, lane) => proxySaw(lane, k, 'CreateTags', 'CreateImage'),
   },
 ];
@@ -231,9 +237,17 @@ export interface CaseResult {
 /** Waits until every held-back request reached moto and was answered (or the proxy gave up). */
 async function drain(lane: Lane): Promise<void> {
   const deadline = Date.now() + HOLD_MS * 3;
-  // A held Describe* changes nothing when it lands; anything else may make something.
+  // A held Describe* or CreateTags makes nothing when it lands; anything else might.
   const pending = () =>
-    lane.proxy.log().some((e) => e.outcome === 'delay' && e.status === 0 && !e.action.startsWith('Describe'));
+    lane.proxy
+      .log()
+      .some(
+        (e) =>
+          e.outcome === 'delay' &&
+          e.status === 0 &&
+          !e.action.startsWith('Describe') &&
+          e.action !== 'CreateTags',
+      );
   while (pending() && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -243,6 +257,8 @@ export interface RunCase {
   point: Point;
   signal: NodeJS.Signals;
   extraArgs?: string[];
+  /** Signal kiln's whole process group (kiln, ansible-playbook, ssh…), as a terminal's Ctrl-C does. */
+  group?: boolean;
 }
 
 /** One interrupted build on a lane: start, wait for the point, signal, wait, read what is left. */
@@ -258,6 +274,7 @@ export async function runCase(lane: Lane, c: RunCase): Promise<CaseResult> {
     cwd: lane.dir,
     env: { ...AWS_TEST_ENV, KILN_TEST_SSH_RETRY_MS: '500', PACKER_LOG: undefined },
     timeoutMs: 180_000,
+    detached: c.group ?? false,
   });
   try {
     await c.point.ready(k, lane);
@@ -266,7 +283,8 @@ export async function runCase(lane: Lane, c: RunCase): Promise<CaseResult> {
     await k.done;
     throw err;
   }
-  k.child.kill(c.signal);
+  if (c.group && k.child.pid) process.kill(-k.child.pid, c.signal);
+  else k.child.kill(c.signal);
   const result = await k.done;
   await drain(lane);
   lane.proxy.setPolicy(passAll);

@@ -123,6 +123,24 @@ export function cancelledText(message: string): string {
   return `${head}RequestCanceled: ${what} context canceled\ncaused by: context canceled`; // parity: aws-sdk-go awserr
 }
 
+/** A step whose error, when Ctrl-C stopped it, reads as Packer's (see `cancelledText`). */
+function inPackerWords(step: Step<EbsState> | undefined | false | null): Step<EbsState> | undefined {
+  if (!step) return undefined;
+  const wrapped = Object.create(step) as Step<EbsState>;
+  wrapped.run = async (state, c) => {
+    try {
+      return await step.run(state, c);
+    } catch (err) {
+      if (c.signal.aborted && err instanceof Error) {
+        const text = cancelledText(err.message);
+        if (text !== err.message) throw new Error(text, { cause: err });
+      }
+      throw err;
+    }
+  };
+  return wrapped;
+}
+
 /** Options kiln decodes and validates but cannot run yet (they fail before any AWS call). */
 function unsupportedOption(prep: EbsPrepared): string | undefined {
   const c = prep.config;
@@ -238,7 +256,7 @@ export async function runEbs(
     stepCreateTags,
     stepMarkImagesComplete,
   ];
-  await runSteps(steps, state, {
+  await runSteps(steps.map(inPackerWords), state, {
     ui: ctx.ui,
     signal: ctx.signal,
     onError: pc.onError,
@@ -260,13 +278,22 @@ export async function runEbs(
     const inst = state.leftovers.find((l) => l.kind === 'instance' && l.id === state.instanceId);
     if (inst) {
       const listed = new Set(state.leftovers.map((l) => l.id));
-      for (const v of state.launchVolumes) {
-        if (listed.has(v.id)) continue;
-        const dot = state.instance?.BlockDeviceMappings?.find((m) => m.Ebs?.VolumeId === v.id)?.Ebs
-          ?.DeleteOnTermination;
-        ctx.ui.message(
-          `volume ${v.id} (${inst.region}; attached to ${inst.id}${dot ? ', deleted with it' : ''})`,
-        );
+      let mappings = state.instance?.BlockDeviceMappings ?? [];
+      if (!mappings.some((m) => m.Ebs?.VolumeId)) {
+        // Stopped before the instance was running: its volumes are not known yet; one look.
+        try {
+          const { client, sdk } = state.ec2;
+          const out = await client.send(new sdk.DescribeInstancesCommand({ InstanceIds: [inst.id] }));
+          mappings = out.Reservations?.[0]?.Instances?.[0]?.BlockDeviceMappings ?? [];
+        } catch {
+          ctx.ui.message(`(the volumes of ${inst.id} could not be listed)`);
+        }
+      }
+      for (const m of mappings) {
+        const id = m.Ebs?.VolumeId;
+        if (!id || listed.has(id)) continue;
+        const dot = m.Ebs?.DeleteOnTermination ? ', deleted with it' : '';
+        ctx.ui.message(`volume ${id} (${inst.region}; attached to ${inst.id}${dot})`);
       }
     }
   }
