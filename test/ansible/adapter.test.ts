@@ -208,6 +208,36 @@ describe('ansible proxy adapter', () => {
     await assert.rejects(fsp.stat(join(env.home, 'kiln-sftp')));
   });
 
+  test('sftp: resumed transfers (reput appends, reget reads from an offset), put -p keeps the mode', async () => {
+    const full = Buffer.alloc(1_500_000);
+    for (let i = 0; i < full.length; i++) full[i] = (i * 7) & 0xff;
+    const localFull = join(dir, 'resume-full.bin');
+    const localPart = join(dir, 'resume-part.bin');
+    await fsp.writeFile(localFull, full, { mode: 0o751 });
+    await fsp.writeFile(localPart, full.subarray(0, 600_000));
+    const remote = join(env.home, 'kiln-resume.bin');
+    await fsp.writeFile(remote, full.subarray(0, 400_000));
+    await exec('chown', [env.user, remote]);
+    const script = [
+      `reput ${localFull} kiln-resume.bin`,
+      `reget kiln-resume.bin ${localPart}`,
+      `put -p ${localFull} kiln-resume-p.bin`,
+    ].join('\n');
+    const r = await exec(
+      'sftp',
+      [...NO_KNOWN_HOSTS, '-i', keyFile, '-P', String(adapter.port), '-b', '-', `${USER}@127.0.0.1`],
+      { input: script },
+    );
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.ok((await fsp.readFile(remote)).equals(full), 'reput appended the rest');
+    assert.ok((await fsp.readFile(localPart)).equals(full), 'reget fetched the rest');
+    const p = join(env.home, 'kiln-resume-p.bin');
+    assert.ok((await fsp.readFile(p)).equals(full));
+    assert.equal((await fsp.stat(p)).mode & 0o7777, 0o751);
+    await fsp.rm(remote);
+    await fsp.rm(p);
+  });
+
   test('an ecdsa host key works as well; closing the proxy stops it listening', async () => {
     const host = await generateKeyPair('ecdsa');
     const user = await generateKeyPair('ecdsa');
