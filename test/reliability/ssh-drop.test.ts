@@ -11,7 +11,7 @@
  *
  * The late-sshd and never-sshd cases live in test/communicator/step-connect.test.ts and
  * test/transcripts/null-ssh.test.ts. With KILN_RELIABILITY_OUT set, the figures go to
- * $KILN_RELIABILITY_OUT/ssh-faults.json.
+ * $KILN_RELIABILITY_OUT/ssh-drop.json.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -59,14 +59,14 @@ after(async () => {
   if (out && rows.length > 0) {
     await mkdir(out, { recursive: true });
     const doc = {
-      area: 'faults',
+      area: 'ssh-drop',
       title: 'SSH connection dropped in the middle of a script',
       cases: rows.length,
       faults: rows.reduce((n, r) => n + r.faults, 0),
       leaked: rows.reduce((n, r) => n + r.leaked.length, 0),
       rows,
     };
-    await writeFile(join(out, 'ssh-faults.json'), JSON.stringify(doc, null, 2) + '\n');
+    await writeFile(join(out, 'ssh-drop.json'), JSON.stringify(doc, null, 2) + '\n');
   }
   api?.destroy();
   await inst?.stop();
