@@ -18,7 +18,7 @@ import { prepareEbs } from '../../src/builders/amazon-ebs/config.js';
 import { runEbs } from '../../src/builders/amazon-ebs/run.js';
 import * as interpolate from '../../src/interpolate/index.js';
 import type { TemplateEngine } from '../../src/config/decode.js';
-import type { Moto, MotoInstance } from '../env/moto.js';
+import { motoEc2, type Moto, type MotoInstance } from '../env/moto.js';
 
 export class RecordingUi implements Ui {
   readonly lines: string[] = [];
@@ -158,11 +158,7 @@ export function testEnv(inst: MotoInstance): void {
 }
 
 export function ec2(moto: Moto): EC2Client {
-  return new EC2Client({
-    region: 'us-east-1',
-    endpoint: moto.endpoint,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  });
+  return motoEc2(moto);
 }
 
 export function tagMap(tags: { Key?: string; Value?: string }[] | undefined): Record<string, string> {

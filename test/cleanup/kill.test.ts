@@ -10,9 +10,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeFigures } from '../reliability/figures.js';
 import {
   DescribeImagesCommand,
   DescribeInstancesCommand,
@@ -24,7 +25,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { AWS_TEST_ENV, onlyEnv, runKiln, startKiln } from '../env/kiln-cli.js';
 import { startEc2Proxy, type Ec2Proxy } from '../env/ec2-proxy.js';
-import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
+import { motoEc2, startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
 import { freePort } from '../env/ssh-env.js';
 import { RUN_ID_TAG } from '../../src/cleanup/tags.js';
 
@@ -51,29 +52,18 @@ before(async () => {
   moto = await startMoto();
   inst = await startMotoInstance(moto);
   proxy = await startEc2Proxy(moto.endpoint);
-  ec2 = new EC2Client({
-    region: 'us-east-1',
-    endpoint: moto.endpoint,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  });
+  ec2 = motoEc2(moto);
   dir = await mkdtemp(join(tmpdir(), 'kiln-cleanup-kill-'));
 });
 
 after(async () => {
-  const out = process.env.KILN_RELIABILITY_OUT;
-  if (out && rows.length > 0) {
-    await mkdir(out, { recursive: true });
-    const doc = {
-      area: 'kill',
-      title: 'kill -9 of kiln build at each point, then kiln cleanup',
-      cases: rows.length,
-      // The "faults" here are the resources the dead builds left for cleanup.
-      faults: rows.reduce((n, r) => n + r.left.length, 0),
-      leaked: rows.reduce((n, r) => n + r.leaked.length, 0),
-      rows,
-    };
-    await writeFile(join(out, 'kill.json'), JSON.stringify(doc, null, 2) + '\n');
-  }
+  await writeFigures({
+    area: 'kill',
+    title: 'kill -9 of kiln build at each point, then kiln cleanup',
+    rows,
+    // The "faults" here are the resources the dead builds left for cleanup.
+    faults: (r) => r.left.length,
+  });
   ec2?.destroy();
   await proxy?.stop();
   await inst?.stop();

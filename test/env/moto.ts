@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { request } from 'node:http';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { freePort, startSshEnv, type SshEnv } from './ssh-env.js';
 
 const run = promisify(execFile);
@@ -153,6 +154,15 @@ function ready(port: number): Promise<boolean> {
       resolve(false);
     });
     req.end();
+  });
+}
+
+/** An EC2 client on the test moto with its fake static keys (for set-up and end-state checks). */
+export function motoEc2(moto: Moto, region = moto.seed.region): EC2Client {
+  return new EC2Client({
+    region,
+    endpoint: moto.endpoint,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
   });
 }
 

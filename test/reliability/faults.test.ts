@@ -11,9 +11,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeFigures } from './figures.js';
+import { prng } from '../fuzz/mutate.js';
 import {
   DeleteSnapshotCommand,
   DeregisterImageCommand,
@@ -21,7 +23,7 @@ import {
   DescribeInstancesCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
-import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
+import { motoEc2, startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
 import { startEc2Proxy, type Ec2Proxy, type ProxyDecision, type ProxyPolicy } from '../env/ec2-proxy.js';
 import { AWS_TEST_ENV, runKiln } from '../env/kiln-cli.js';
 import { leftovers, removeLeftovers } from './leaks.js';
@@ -45,46 +47,23 @@ before(async () => {
   moto = await startMoto();
   inst = await startMotoInstance(moto);
   proxy = await startEc2Proxy(moto.endpoint);
-  api = new EC2Client({
-    region: 'us-east-1',
-    endpoint: moto.endpoint,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  });
+  api = motoEc2(moto);
   dir = await mkdtemp(join(tmpdir(), 'kiln-faults-'));
 });
 
 after(async () => {
-  const out = process.env.KILN_RELIABILITY_OUT;
-  if (out && rows.length > 0) {
-    await mkdir(out, { recursive: true });
-    const doc = {
-      area: 'faults',
-      title: 'EC2 API faults (throttling, 500s, dropped connections, NotFound after create)',
-      cases: rows.length,
-      faults: rows.reduce((n, r) => n + r.faults, 0),
-      leaked: rows.reduce((n, r) => n + r.leaked.length, 0),
-      rows,
-    };
-    await writeFile(join(out, 'faults.json'), JSON.stringify(doc, null, 2) + '\n');
-  }
+  await writeFigures({
+    area: 'faults',
+    title: 'EC2 API faults (throttling, 500s, dropped connections, NotFound after create)',
+    rows,
+    faults: (r) => r.faults,
+  });
   api?.destroy();
   await proxy?.stop();
   await inst?.stop();
   await moto?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same fault sequence. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Kind = 'throttle' | 'internal' | 'drop' | 'drop-after';
 

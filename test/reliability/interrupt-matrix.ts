@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
+import { motoEc2, startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
 import {
   startEc2Proxy,
   passAll,
@@ -52,11 +52,7 @@ export async function startLane(): Promise<Lane> {
     await moto.stop();
     throw err;
   }
-  const ec2 = new EC2Client({
-    region: 'us-east-1',
-    endpoint: moto.endpoint,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  });
+  const ec2 = motoEc2(moto);
   const dir = await mkdtemp(join(tmpdir(), 'kiln-interrupt-'));
   await writeFile(
     join(dir, 'wait.yml'),

@@ -9,8 +9,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFigures } from './figures.js';
 import { AWS_TEST_ENV, runKiln } from '../env/kiln-cli.js';
 import { leftovers, removeLeftovers } from './leaks.js';
 import {
@@ -46,30 +47,16 @@ before(async () => {
 
 after(async () => {
   await Promise.all([...lanes.values()].map((l) => l.stop()));
-  const out = process.env.KILN_RELIABILITY_OUT;
-  if (out && rows.length > 0) {
-    await mkdir(out, { recursive: true });
-    // Sequence order: SIGINT's points, then SIGTERM's.
-    const key = (r: Row) =>
-      SIGNALS.findIndex((x) => r.case.startsWith(`${x.signal} `)) * 100 +
-      POINTS.findIndex((p) => r.case.endsWith(` ${p.label}`)) +
-      (r.case.includes('process group') ? 1000 : 0);
-    const sorted = [...rows].sort((a, b) => key(a) - key(b));
-    await writeFile(
-      join(out, 'interrupt.json'),
-      JSON.stringify(
-        {
-          area: 'interrupt',
-          title: 'SIGINT/SIGTERM at each point of the amazon-ebs sequence',
-          cases: sorted.length,
-          leaked: sorted.reduce((n, r) => n + r.leaked.length, 0),
-          rows: sorted,
-        },
-        null,
-        2,
-      ) + '\n',
-    );
-  }
+  // Sequence order: SIGINT's points, then SIGTERM's.
+  const key = (r: Row) =>
+    SIGNALS.findIndex((x) => r.case.startsWith(`${x.signal} `)) * 100 +
+    POINTS.findIndex((p) => r.case.endsWith(` ${p.label}`)) +
+    (r.case.includes('process group') ? 1000 : 0);
+  await writeFigures({
+    area: 'interrupt',
+    title: 'SIGINT/SIGTERM at each point of the amazon-ebs sequence',
+    rows: [...rows].sort((a, b) => key(a) - key(b)),
+  });
 });
 
 const STACK = /^\s+at .+:\d+:\d+\)?$/m;

@@ -15,9 +15,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeFigures } from './figures.js';
 import {
   DeleteSnapshotCommand,
   DeregisterImageCommand,
@@ -25,7 +26,7 @@ import {
   DescribeInstancesCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
-import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
+import { motoEc2, startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
 import { AWS_TEST_ENV, startKiln } from '../env/kiln-cli.js';
 import { leftovers, removeLeftovers } from './leaks.js';
 
@@ -46,28 +47,17 @@ const rows: Row[] = [];
 before(async () => {
   moto = await startMoto();
   inst = await startMotoInstance(moto);
-  api = new EC2Client({
-    region: 'us-east-1',
-    endpoint: moto.endpoint,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  });
+  api = motoEc2(moto);
   dir = await mkdtemp(join(tmpdir(), 'kiln-ssh-drop-'));
 });
 
 after(async () => {
-  const out = process.env.KILN_RELIABILITY_OUT;
-  if (out && rows.length > 0) {
-    await mkdir(out, { recursive: true });
-    const doc = {
-      area: 'ssh-drop',
-      title: 'SSH connection dropped in the middle of a script',
-      cases: rows.length,
-      faults: rows.reduce((n, r) => n + r.faults, 0),
-      leaked: rows.reduce((n, r) => n + r.leaked.length, 0),
-      rows,
-    };
-    await writeFile(join(out, 'ssh-drop.json'), JSON.stringify(doc, null, 2) + '\n');
-  }
+  await writeFigures({
+    area: 'ssh-drop',
+    title: 'SSH connection dropped in the middle of a script',
+    rows,
+    faults: (r) => r.faults,
+  });
   api?.destroy();
   await inst?.stop();
   await moto?.stop();
