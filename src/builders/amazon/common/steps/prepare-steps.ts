@@ -536,15 +536,18 @@ export const stepIamInstanceProfile: Step<S> = {
     state.tempIam = created;
     const tags = [{ Key: RUN_ID_TAG, Value: state.runId }];
     const opts = { abortSignal: signal };
+    /** An IAM call whose failure is the build's error, in AWS's words. */
+    const iamCall = async <R>(call: Promise<R>): Promise<R> => {
+      try {
+        return await call;
+      } catch (err) {
+        throw new Error(awsErrorText(err));
+      }
+    };
     ui.say(`Creating temporary instance profile for this instance: ${name}`); // parity:
-    try {
-      await client.send(
-        new sdk.CreateInstanceProfileCommand({ InstanceProfileName: name, Tags: tags }),
-        opts,
-      );
-    } catch (err) {
-      throw new Error(awsErrorText(err));
-    }
+    await iamCall(
+      client.send(new sdk.CreateInstanceProfileCommand({ InstanceProfileName: name, Tags: tags }), opts),
+    );
     created.profile = name;
     addLeftover(state, { kind: 'instance profile', id: name, region: 'global' });
     try {
@@ -558,8 +561,8 @@ export const stepIamInstanceProfile: Step<S> = {
       throw new Error(`Timed out waiting for instance profile ${name}: ${awsErrorText(err)}`); // parity:
     }
     ui.say(`Creating temporary role for this instance: ${name}`); // parity:
-    try {
-      await client.send(
+    await iamCall(
+      client.send(
         new sdk.CreateRoleCommand({
           RoleName: name,
           Description: 'Temporary role for Packer',
@@ -567,10 +570,8 @@ export const stepIamInstanceProfile: Step<S> = {
           Tags: tags,
         }),
         opts,
-      );
-    } catch (err) {
-      throw new Error(awsErrorText(err));
-    }
+      ),
+    );
     created.role = name;
     addLeftover(state, { kind: 'role', id: name, region: 'global' });
     try {
@@ -579,23 +580,19 @@ export const stepIamInstanceProfile: Step<S> = {
       throw new Error(`Timed out waiting for temporary role ${name}: ${awsErrorText(err)}`); // parity:
     }
     ui.say(`Attaching policy to the temporary role: ${name}`); // parity:
-    try {
-      await client.send(
+    await iamCall(
+      client.send(
         new sdk.PutRolePolicyCommand({ RoleName: name, PolicyName: name, PolicyDocument: policy }),
         opts,
-      );
-    } catch (err) {
-      throw new Error(awsErrorText(err));
-    }
+      ),
+    );
     created.policy = name;
-    try {
-      await client.send(
+    await iamCall(
+      client.send(
         new sdk.AddRoleToInstanceProfileCommand({ RoleName: name, InstanceProfileName: name }),
         opts,
-      );
-    } catch (err) {
-      throw new Error(awsErrorText(err));
-    }
+      ),
+    );
     created.attached = true;
     state.instanceProfile = name;
     return 'continue';
