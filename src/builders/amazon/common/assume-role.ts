@@ -4,12 +4,10 @@
  * aws-sdk-go-base's "cannot be assumed" text) and again shortly before the credentials expire; all
  * clients of the build (EC2 in every region, IAM) share the one provider.
  */
-import { createRequire } from 'node:module';
 import type { AssumeRoleCommandInput } from '@aws-sdk/client-sts';
-import { awsErrorText, type StaticCredentials } from './aws.js';
+import { awsErrorText, clientOptions, loadSdk, type StaticCredentials } from './aws.js';
 import type { AccessConfig, AssumeRoleConfig } from './config.js';
 import { serviceEndpoint } from './iam.js';
-import { sdkRetryOptions } from './retry.js';
 
 type StsSdk = typeof import('@aws-sdk/client-sts');
 
@@ -56,21 +54,10 @@ export async function assumeRoleProvider(
   region: string,
   base: StaticCredentials | undefined,
 ): Promise<() => Promise<StaticCredentials>> {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const sdk = createRequire(import.meta.url)('@aws-sdk/client-sts') as StsSdk;
-  let requestHandler: unknown;
-  if (access.insecure_skip_tls_verify) {
-    const { Agent } = await import('node:https');
-    requestHandler = { httpsAgent: new Agent({ rejectUnauthorized: false }) };
-  }
-  const client = new sdk.STSClient({
-    region: region || 'us-east-1',
-    endpoint: serviceEndpoint('STS', access),
-    ...sdkRetryOptions(access.max_retries),
-    // Without fixed keys the STS client finds the base credentials itself (profile, SDK chain).
-    ...(base ? { credentials: base } : access.profile ? { profile: access.profile } : {}),
-    ...(requestHandler ? { requestHandler: requestHandler as never } : {}),
-  });
+  const sdk = loadSdk<StsSdk>('@aws-sdk/client-sts');
+  // Without fixed keys the STS client finds the base credentials itself (profile, SDK chain).
+  const opts = await clientOptions(access, region || 'us-east-1', serviceEndpoint('STS', access), base);
+  const client = new sdk.STSClient(opts as never);
   const role = access.assume_role;
   const fetch = async (): Promise<StaticCredentials> => {
     let out;

@@ -105,6 +105,41 @@ function iniSection(text: string, name: string): Record<string, string> {
 }
 
 /**
+ * Loads one AWS SDK client package with require() (an import() of its CommonJS bundle would also
+ * lex the whole multi-megabyte file for its export names, about 0.2 s more at every build start).
+ */
+export function loadSdk<T>(pkg: string): T {
+  // kiln supports Node 20; the SDK's "upgrade to node 22" notice would only interrupt build output.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  return createRequire(import.meta.url)(pkg) as T;
+}
+
+/**
+ * The settings every kiln AWS client shares (EC2, IAM, STS): region, endpoint, Packer's retry
+ * budget in adaptive mode (retry.ts), the credentials (given, else the profile, else the SDK's
+ * chain) and, with insecure_skip_tls_verify, an agent that skips certificate checks.
+ */
+export async function clientOptions(
+  access: AccessConfig,
+  region: string,
+  endpoint: string | undefined,
+  credentials: CredentialsInput | undefined,
+): Promise<Record<string, unknown>> {
+  let requestHandler: unknown;
+  if (access.insecure_skip_tls_verify) {
+    const { Agent } = await import('node:https');
+    requestHandler = { httpsAgent: new Agent({ rejectUnauthorized: false }) };
+  }
+  return {
+    region,
+    endpoint,
+    ...sdkRetryOptions(access.max_retries),
+    ...(credentials ? { credentials } : access.profile ? { profile: access.profile } : {}),
+    ...(requestHandler ? { requestHandler } : {}),
+  };
+}
+
+/**
  * Creates the EC2 client for a region (the SDK is loaded here, not before). `credentials`, when
  * given, replaces the static-key lookup (Vault keys, an assume_role provider: session.ts).
  */
@@ -113,25 +148,14 @@ export async function createEc2(
   region: string,
   credentials?: CredentialsInput,
 ): Promise<Ec2> {
-  // kiln supports Node 20; the SDK's "upgrade to node 22" notice would only interrupt build output.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  // require() of the SDK's CommonJS bundle: import() of it would also lex the whole multi-megabyte
-  // file for its export names, about 0.2 s more at every build start.
-  const sdk = createRequire(import.meta.url)('@aws-sdk/client-ec2') as Ec2Sdk;
-  const creds = credentials ?? staticCredentials(access);
-  let requestHandler: unknown;
-  if (access.insecure_skip_tls_verify) {
-    const { Agent } = await import('node:https');
-    requestHandler = { httpsAgent: new Agent({ rejectUnauthorized: false }) };
-  }
-  const client = new sdk.EC2Client({
+  const sdk = loadSdk<Ec2Sdk>('@aws-sdk/client-ec2');
+  const opts = await clientOptions(
+    access,
     region,
-    endpoint: ec2Endpoint(access),
-    // max_retries retries + the first try, adaptive mode (see retry.ts).
-    ...sdkRetryOptions(access.max_retries),
-    ...(creds ? { credentials: creds } : access.profile ? { profile: access.profile } : {}),
-    ...(requestHandler ? { requestHandler: requestHandler as never } : {}),
-  });
+    ec2Endpoint(access),
+    credentials ?? staticCredentials(access),
+  );
+  const client = new sdk.EC2Client(opts as never);
   logRetries(client);
   return { sdk, client, region };
 }

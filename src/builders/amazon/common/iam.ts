@@ -4,12 +4,10 @@
  * documents, and the waiters of aws-sdk-go v1.36 (InstanceProfileExists 1 s × 40, RoleExists
  * 1 s × 20) with their error text.
  */
-import { createRequire } from 'node:module';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { AccessConfig, PolicyDocument } from './config.js';
 import type { CredentialsInput } from './aws.js';
-import { awsErrorCode, ec2Endpoint } from './aws.js';
-import { sdkRetryOptions } from './retry.js';
+import { awsErrorCode, clientOptions, ec2Endpoint, loadSdk } from './aws.js';
 import { sleep } from './waiters.js';
 
 export type IamSdk = typeof import('@aws-sdk/client-iam');
@@ -47,21 +45,15 @@ export async function createIam(
   region: string,
   credentials: CredentialsInput | undefined,
 ): Promise<Iam> {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const sdk = createRequire(import.meta.url)('@aws-sdk/client-iam') as IamSdk;
-  let requestHandler: unknown;
-  if (access.insecure_skip_tls_verify) {
-    const { Agent } = await import('node:https');
-    requestHandler = { httpsAgent: new Agent({ rejectUnauthorized: false }) };
-  }
-  const client = new sdk.IAMClient({
-    // IAM is global; the SDK maps every commercial region to iam.amazonaws.com.
-    region: region || 'us-east-1',
-    endpoint: serviceEndpoint('IAM', access),
-    ...sdkRetryOptions(access.max_retries),
-    ...(credentials ? { credentials } : access.profile ? { profile: access.profile } : {}),
-    ...(requestHandler ? { requestHandler: requestHandler as never } : {}),
-  });
+  const sdk = loadSdk<IamSdk>('@aws-sdk/client-iam');
+  // IAM is global; the SDK maps every commercial region to iam.amazonaws.com.
+  const opts = await clientOptions(
+    access,
+    region || 'us-east-1',
+    serviceEndpoint('IAM', access),
+    credentials,
+  );
+  const client = new sdk.IAMClient(opts as never);
   return { sdk, client };
 }
 
