@@ -141,23 +141,12 @@ function inPackerWords(step: Step<EbsState> | undefined | false | null): Step<Eb
   return wrapped;
 }
 
-/** Options kiln decodes and validates but cannot run yet (they fail before any AWS call). */
-function unsupportedOption(prep: EbsPrepared): string | undefined {
-  const c = prep.config;
-  if (c.communicator === 'winrm') return 'the winrm communicator';
-  if (c.ssh_interface === 'session_manager') return 'ssh_interface "session_manager"';
-  return undefined;
-}
-
 export async function runEbs(
   prep: EbsPrepared,
   pc: PackerConfig,
   ctx: BuildContext,
 ): Promise<Artifact | undefined> {
   const cfg = prep.config;
-  const unsupported = unsupportedOption(prep);
-  if (unsupported)
-    throw new UserError(`Cannot run the amazon-ebs build: kiln does not support ${unsupported} yet`);
   const region = resolveRegion(cfg);
   if (region === '') {
     throw new UserError(
