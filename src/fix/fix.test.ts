@@ -65,3 +65,8 @@ test('formatFixedJson escapes like Go', () => {
   assert.equal(formatFixedJson({ b: '<&>\b\f\u2028', a: [] }), '{\n  "a": [],\n  "b": "<\\u0026>\\u0008\\u000c\\u2028"\n}');
   assert.equal(formatFixedJson({ n: [1e-7, 1e21, -0, 0.5] }), '{\n  "n": [\n    1e-7,\n    1e+21,\n    -0,\n    0.5\n  ]\n}');
 });
+
+test('formatFixedJson turns \\u003c/\\u003e back into < and > over the whole text, as packer fix does', () => {
+  // Go escapes a literal backslash first, so the text `\u003c` in a value comes out as `\<`.
+  assert.equal(formatFixedJson({ s: '<a>', t: '\\u003c' }), '{\n  "s": "<a>",\n  "t": "\\<"\n}');
+});

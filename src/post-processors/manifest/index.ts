@@ -14,7 +14,7 @@ import { decodeGoJson, GoJsonError } from '../../template/go-json.js';
 import { InternalError, UserError } from '../../util/errors.js';
 import { debugLog } from '../../util/log.js';
 import { goPathError } from '../../util/go-os-error.js';
-import { goMarshalIndent } from './go-json-out.js';
+import { goMarshalIndent } from '../../util/go-json.js';
 
 export const manifestFields = {
   output: f.string('output', 'Path of the manifest file.', { default: 'packer-manifest.json' }),

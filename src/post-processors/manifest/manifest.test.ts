@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { goMarshalIndent } from './go-json-out.js';
+import { goMarshalIndent } from '../../util/go-json.js';
 import { detectFormat } from '../compress/index.js';
 
 test('Go MarshalIndent layout and escaping (<>& and U+2028 escaped, no trailing newline)', () => {
