@@ -18,6 +18,8 @@ usage: server.py HOST PORT CALL_LOG
    SpotInstanceRequestId and InstanceLifecycle "spot" in DescribeInstances, as on EC2.
 5. CopyImage honours Encrypted and KmsKeyId: the copy's snapshot is encrypted with that key (or
    alias/aws/ebs), as on EC2.
+6. CreateImage applies a TagSpecification of ResourceType "snapshot" to the image's snapshot, as on
+   EC2 (moto 5.2.1 answers 500).
 """
 import io
 import json
@@ -104,7 +106,17 @@ def _unique_name_create_image(self, instance_id, name, description, tag_specific
     for ami in list(self.amis.values()):
         if ami.name == name and ami.owner_id == account and ami.state != "deregistered":
             raise EC2ClientError("InvalidAMIName.Duplicate", f"AMI name {name} is already in use by AMI {ami.id}")
-    return _create_image(self, instance_id, name, description, tag_specifications)
+    # EC2 applies a "snapshot" TagSpecification to the snapshots CreateImage makes; moto 5.2.1
+    # raises NotImplementedError (a 500) for it.
+    image_specs = [s for s in tag_specifications if s.get("ResourceType") != "snapshot"]
+    snapshot_tags = {}
+    for s in tag_specifications:
+        if s.get("ResourceType") == "snapshot":
+            snapshot_tags.update({t["Key"]: t["Value"] for t in s.get("Tags", [])})
+    ami = _create_image(self, instance_id, name, description, image_specs)
+    if snapshot_tags and getattr(ami, "ebs_snapshot", None) is not None:
+        self.create_tags([ami.ebs_snapshot.id], snapshot_tags)
+    return ami
 
 
 ec2_ami_models.AmiBackend.create_image = _unique_name_create_image
