@@ -29,7 +29,8 @@ export interface Leftover {
     | 'volume'
     | 'instance profile'
     | 'role'
-    | 'launch template';
+    | 'launch template'
+    | 'SSM session';
   id: string;
   region: string;
 }
