@@ -5,7 +5,7 @@
 import type { EC2Client, Filter, Tag } from '@aws-sdk/client-ec2';
 import type { CleanupApi } from './execute.js';
 import type { Found } from './plan.js';
-import { RUN_ID_TAG, STATE_TAG } from './tags.js';
+import { RUN_ID_TAG, STATE_INCOMPLETE, STATE_TAG } from './tags.js';
 
 type Sdk = typeof import('@aws-sdk/client-ec2');
 
@@ -20,7 +20,9 @@ function date(v: Date | string | undefined): Date | undefined {
 }
 
 /** Collects every page of a paginated Describe call. */
-async function pages<T>(call: (token: string | undefined) => Promise<{ NextToken?: string; items: T[] }>): Promise<T[]> {
+async function pages<T>(
+  call: (token: string | undefined) => Promise<{ NextToken?: string; items: T[] }>,
+): Promise<T[]> {
   const out: T[] = [];
   let token: string | undefined;
   do {
@@ -47,7 +49,10 @@ export function ec2CleanupApi(sdk: Sdk, client: EC2Client, region: string): Clea
             Filters: [
               ...tagged,
               // Terminated instances stay visible for a while; they are not leaks.
-              { Name: 'instance-state-name', Values: ['pending', 'running', 'shutting-down', 'stopping', 'stopped'] },
+              {
+                Name: 'instance-state-name',
+                Values: ['pending', 'running', 'shutting-down', 'stopping', 'stopped'],
+              },
             ],
             NextToken,
           }),
@@ -77,11 +82,15 @@ export function ec2CleanupApi(sdk: Sdk, client: EC2Client, region: string): Clea
           runId: tag(i.Tags, RUN_ID_TAG) ?? '',
           created: date(i.CreationDate),
           state: tag(i.Tags, STATE_TAG) ?? '',
-          snapshots: (i.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId ?? '').filter((s) => s !== ''),
+          snapshots: (i.BlockDeviceMappings ?? [])
+            .map((m) => m.Ebs?.SnapshotId ?? '')
+            .filter((s) => s !== ''),
         });
       }
       const snapshots = await pages(async (NextToken) => {
-        const o = await client.send(new sdk.DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: tagged, NextToken }));
+        const o = await client.send(
+          new sdk.DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: tagged, NextToken }),
+        );
         return { NextToken: o.NextToken, items: o.Snapshots ?? [] };
       });
       for (const s of snapshots) {
@@ -95,13 +104,37 @@ export function ec2CleanupApi(sdk: Sdk, client: EC2Client, region: string): Clea
           state: tag(s.Tags, STATE_TAG) ?? '',
         });
       }
+      // A snapshot marked incomplete that no kiln AMI lists looks orphaned; make sure no other AMI
+      // of the account (untagged, or its tags removed) still uses it. One more call, only then.
+      const listedUse = new Set(found.flatMap((f) => (f.kind === 'AMI' ? (f.snapshots ?? []) : [])));
+      const orphans = found.filter(
+        (f) => f.kind === 'snapshot' && f.state === STATE_INCOMPLETE && !listedUse.has(f.id),
+      );
+      if (orphans.length > 0) {
+        const users = new Map<string, string[]>();
+        const all = await client.send(new sdk.DescribeImagesCommand({ Owners: ['self'] }));
+        for (const i of all.Images ?? []) {
+          if (!i.ImageId || i.State === 'deregistered') continue;
+          for (const m of i.BlockDeviceMappings ?? []) {
+            const s = m.Ebs?.SnapshotId;
+            if (s) users.set(s, [...(users.get(s) ?? []), i.ImageId]);
+          }
+        }
+        for (const o of orphans) if (users.has(o.id)) o.usedBy = users.get(o.id);
+      }
       const volumes = await pages(async (NextToken) => {
         const o = await client.send(new sdk.DescribeVolumesCommand({ Filters: tagged, NextToken }));
         return { NextToken: o.NextToken, items: o.Volumes ?? [] };
       });
       for (const v of volumes) {
         if (!v.VolumeId || v.State === 'deleting' || v.State === 'deleted') continue;
-        found.push({ kind: 'volume', id: v.VolumeId, region, runId: tag(v.Tags, RUN_ID_TAG) ?? '', created: date(v.CreateTime) });
+        found.push({
+          kind: 'volume',
+          id: v.VolumeId,
+          region,
+          runId: tag(v.Tags, RUN_ID_TAG) ?? '',
+          created: date(v.CreateTime),
+        });
       }
       const groups = await pages(async (NextToken) => {
         const o = await client.send(new sdk.DescribeSecurityGroupsCommand({ Filters: tagged, NextToken }));
@@ -115,7 +148,13 @@ export function ec2CleanupApi(sdk: Sdk, client: EC2Client, region: string): Clea
       const keys = await client.send(new sdk.DescribeKeyPairsCommand({ Filters: tagged }));
       for (const k of keys.KeyPairs ?? []) {
         if (!k.KeyName) continue;
-        found.push({ kind: 'key pair', id: k.KeyName, region, runId: tag(k.Tags, RUN_ID_TAG) ?? '', created: date(k.CreateTime) });
+        found.push({
+          kind: 'key pair',
+          id: k.KeyName,
+          region,
+          runId: tag(k.Tags, RUN_ID_TAG) ?? '',
+          created: date(k.CreateTime),
+        });
       }
       const templates = await pages(async (NextToken) => {
         const o = await client.send(new sdk.DescribeLaunchTemplatesCommand({ Filters: tagged, NextToken }));
@@ -123,7 +162,13 @@ export function ec2CleanupApi(sdk: Sdk, client: EC2Client, region: string): Clea
       });
       for (const t of templates) {
         if (!t.LaunchTemplateName) continue;
-        found.push({ kind: 'launch template', id: t.LaunchTemplateName, region, runId: tag(t.Tags, RUN_ID_TAG) ?? '', created: date(t.CreateTime) });
+        found.push({
+          kind: 'launch template',
+          id: t.LaunchTemplateName,
+          region,
+          runId: tag(t.Tags, RUN_ID_TAG) ?? '',
+          created: date(t.CreateTime),
+        });
       }
       return found;
     },
@@ -134,16 +179,18 @@ export function ec2CleanupApi(sdk: Sdk, client: EC2Client, region: string): Clea
       const states = new Map<string, string>();
       const describe = async (InstanceIds: string[]) => {
         const o = await client.send(new sdk.DescribeInstancesCommand({ InstanceIds }));
-        for (const r of o.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId) states.set(i.InstanceId, i.State?.Name ?? '');
+        for (const r of o.Reservations ?? [])
+          for (const i of r.Instances ?? []) if (i.InstanceId) states.set(i.InstanceId, i.State?.Name ?? '');
       };
       try {
         await describe(ids);
       } catch (err) {
         if (!isNotFound(err) || ids.length === 1) throw err;
         // One unknown id fails the whole call: ask one by one, an unknown one is gone.
-        for (const id of ids) await describe([id]).catch((e: unknown) => {
-          if (!isNotFound(e)) throw e;
-        });
+        for (const id of ids)
+          await describe([id]).catch((e: unknown) => {
+            if (!isNotFound(e)) throw e;
+          });
       }
       return states;
     },
@@ -157,7 +204,10 @@ export function ec2CleanupApi(sdk: Sdk, client: EC2Client, region: string): Clea
       const o = await client.send(new sdk.DescribeVolumesCommand({ VolumeIds: [id] }));
       const v = o.Volumes?.[0];
       if (!v) return undefined;
-      return { state: v.State ?? '', attachedTo: (v.Attachments ?? []).map((a) => a.InstanceId ?? '').filter((i) => i !== '') };
+      return {
+        state: v.State ?? '',
+        attachedTo: (v.Attachments ?? []).map((a) => a.InstanceId ?? '').filter((i) => i !== ''),
+      };
     },
     async deleteVolume(id) {
       await client.send(new sdk.DeleteVolumeCommand({ VolumeId: id }));

@@ -61,7 +61,8 @@ class FakeRegion implements CleanupApi {
   }
   async deregisterImage(id: string) {
     this.calls.push(`deregister ${id}`);
-    if (this.failDeregister.has(id)) throw awsError('UnauthorizedOperation', 'You are not authorized to perform this operation.');
+    if (this.failDeregister.has(id))
+      throw awsError('UnauthorizedOperation', 'You are not authorized to perform this operation.');
     if (!this.images.delete(id)) throw awsError('InvalidAMIID.NotFound');
   }
   async deleteSnapshot(id: string) {
@@ -72,7 +73,9 @@ class FakeRegion implements CleanupApi {
   async volume(id: string) {
     const v = this.volumes.get(id);
     if (!v) return undefined;
-    return v.attachedTo ? { state: 'in-use', attachedTo: [v.attachedTo] } : { state: 'available', attachedTo: [] };
+    return v.attachedTo
+      ? { state: 'in-use', attachedTo: [v.attachedTo] }
+      : { state: 'available', attachedTo: [] };
   }
   async deleteVolume(id: string) {
     this.calls.push(`delete-volume ${id}`);
@@ -98,7 +101,14 @@ class FakeRegion implements CleanupApi {
   }
 }
 
-const p = (kind: Planned['kind'], id: string, extra: Partial<Planned> = {}): Planned => ({ kind, id, region: 'r1', runId: 'run1', ageMs: 7200_000, ...extra });
+const p = (kind: Planned['kind'], id: string, extra: Partial<Planned> = {}): Planned => ({
+  kind,
+  id,
+  region: 'r1',
+  runId: 'run1',
+  ageMs: 7200_000,
+  ...extra,
+});
 
 function deadRun(): { api: FakeRegion; items: Planned[] } {
   const api = new FakeRegion();
@@ -158,7 +168,13 @@ test('executePlan: -dry-run lists the same lines and calls nothing', async () =>
 
 test('executePlan: what is already gone counts as removed', async () => {
   const api = new FakeRegion();
-  const items = [p('instance', 'i-gone'), p('AMI', 'ami-gone'), p('snapshot', 'snap-gone'), p('volume', 'vol-gone'), p('security group', 'sg-gone')];
+  const items = [
+    p('instance', 'i-gone'),
+    p('AMI', 'ami-gone'),
+    p('snapshot', 'snap-gone'),
+    p('volume', 'vol-gone'),
+    p('security group', 'sg-gone'),
+  ];
   const res = await executePlan(api, items, { dryRun: false, say: () => undefined, ...fast });
   assert.deepEqual(res.failed, []);
   assert.equal(res.removed.length, 5);
@@ -175,7 +191,10 @@ test('executePlan: failures are reported with the reason and the rest goes on', 
   assert.equal(reasons['snap-1'], 'its AMI ami-1 could not be deregistered');
   assert.match(reasons['vol-data'], /attached to i-1, which is not being terminated/);
   assert.match(reasons['sg-1'], /^DependencyViolation: /);
-  assert.deepEqual(res.removed.map((r) => r.id), ['packer_1']);
+  assert.deepEqual(
+    res.removed.map((r) => r.id),
+    ['packer_1'],
+  );
   assert.ok(api.images.has('ami-1') && api.snapshots.has('snap-1'));
 });
 
@@ -191,7 +210,13 @@ test('runCleanup: lists, plans by age with the injected clock, removes, summariz
   );
   api.keys.add('packer_2');
   const lines: string[] = [];
-  const report = await runCleanup([api], { olderThanMs: 3600_000, dryRun: false, now, say: (l) => lines.push(l), ...fast });
+  const report = await runCleanup([api], {
+    olderThanMs: 3600_000,
+    dryRun: false,
+    now,
+    say: (l) => lines.push(l),
+    ...fast,
+  });
   assert.deepEqual(lines, [
     'Deleting instance i-1 (run run1, 1h30m)',
     'Deleting security group sg-1 (run run1, 1h31m)',
@@ -211,12 +236,59 @@ test('runCleanup: a region that cannot be listed is a failure, the others are cl
   bad.list = async () => {
     throw awsError('AuthFailure', 'AWS was not able to validate the provided access credentials');
   };
-  const good = new FakeRegion([{ kind: 'key pair', id: 'k', region: 'r1', runId: 'x', created: new Date(0) }]);
+  const good = new FakeRegion([
+    { kind: 'key pair', id: 'k', region: 'r1', runId: 'x', created: new Date(0) },
+  ]);
   good.keys.add('k');
-  const report = await runCleanup([bad, good], { olderThanMs: 0, dryRun: false, now: new Date(), say: () => undefined, ...fast });
-  assert.deepEqual(failureLines(report), ['Cannot list resources in r0: AuthFailure: AWS was not able to validate the provided access credentials']);
-  assert.deepEqual(summarize(report, { dryRun: false, olderThanMs: 0, regions: ['r0', 'r1'] }), ['Removed 1 resource of 1 run.']);
-  const none = await runCleanup([bad], { olderThanMs: 0, dryRun: false, now: new Date(), say: () => undefined });
-  assert.deepEqual(summarize(none, { dryRun: false, olderThanMs: 0, regions: ['r0'] }), [], 'no "nothing found" for a region not listed');
+  const report = await runCleanup([bad, good], {
+    olderThanMs: 0,
+    dryRun: false,
+    now: new Date(),
+    say: () => undefined,
+    ...fast,
+  });
+  assert.deepEqual(failureLines(report), [
+    'Cannot list resources in r0: AuthFailure: AWS was not able to validate the provided access credentials',
+  ]);
+  assert.deepEqual(summarize(report, { dryRun: false, olderThanMs: 0, regions: ['r0', 'r1'] }), [
+    'Removed 1 resource of 1 run.',
+  ]);
+  const none = await runCleanup([bad], {
+    olderThanMs: 0,
+    dryRun: false,
+    now: new Date(),
+    say: () => undefined,
+  });
+  assert.deepEqual(
+    summarize(none, { dryRun: false, olderThanMs: 0, regions: ['r0'] }),
+    [],
+    'no "nothing found" for a region not listed',
+  );
   assert.equal(good.keys.size, 0);
+});
+
+test('executePlan: an orphaned snapshot that turns out to be in use fails at once, without waiting', async () => {
+  const api = new FakeRegion();
+  api.images.set('ami-not-kiln', ['snap-orphan']); // registered meanwhile from kiln's snapshot
+  api.snapshots.add('snap-orphan');
+  api.snapshots.add('snap-free');
+  let slept = 0;
+  const res = await executePlan(api, [p('snapshot', 'snap-orphan'), p('snapshot', 'snap-free')], {
+    dryRun: false,
+    say: () => undefined,
+    ...fast,
+    sleep: async () => {
+      slept++;
+    },
+  });
+  assert.deepEqual(
+    res.failed.map((f) => `${f.item.id}: ${f.reason}`),
+    ['snap-orphan: InvalidSnapshot.InUse'],
+  );
+  assert.deepEqual(
+    res.removed.map((r) => r.id),
+    ['snap-free'],
+  );
+  assert.equal(slept, 0, 'no retries: waiting would not free it');
+  assert.ok(api.snapshots.has('snap-orphan'));
 });

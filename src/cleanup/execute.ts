@@ -75,7 +75,11 @@ export function resourceLine(verb: string, r: Planned): string {
   return `${verb} ${r.kind} ${r.id} (run ${r.runId}, ${formatAge(r.ageMs)})`;
 }
 
-export async function executePlan(api: CleanupApi, items: Planned[], opts: ExecuteOptions): Promise<ExecuteResult> {
+export async function executePlan(
+  api: CleanupApi,
+  items: Planned[],
+  opts: ExecuteOptions,
+): Promise<ExecuteResult> {
   const sleep = opts.sleep ?? realSleep;
   const clock = opts.clock ?? Date.now;
   const waitMs = opts.waitTimeoutMs ?? 10 * 60_000;
@@ -148,7 +152,10 @@ export async function executePlan(api: CleanupApi, items: Planned[], opts: Execu
       if (pending.length === 0) break;
       if (clock() + pollMs > deadline) {
         for (const r of pending) {
-          fail(r, `still ${states.get(r.id) ?? 'running'} after waiting ${formatAge(waitMs)} for termination`);
+          fail(
+            r,
+            `still ${states.get(r.id) ?? 'running'} after waiting ${formatAge(waitMs)} for termination`,
+          );
           stuckInstances.add(r.id);
         }
         break;
@@ -164,6 +171,7 @@ export async function executePlan(api: CleanupApi, items: Planned[], opts: Execu
     if (await attempt(r, () => api.deregisterImage(r.id))) removed.push(r);
     else failedAmis.set(r.id, r);
   }
+  const ofRemovedAmi = new Set(byKind('AMI').flatMap((a) => a.snapshots ?? []));
   for (const r of byKind('snapshot')) {
     opts.say(resourceLine('Deleting', r));
     const blocker = [...failedAmis.values()].find((a) => (a.snapshots ?? []).includes(r.id));
@@ -172,10 +180,11 @@ export async function executePlan(api: CleanupApi, items: Planned[], opts: Execu
       continue;
     }
     const ok = await attempt(r, () =>
-      // A just-deregistered AMI may hold its snapshot for a moment.
+      // A just-deregistered AMI may hold its snapshot for a moment; an orphaned snapshot in use
+      // is used by an AMI cleanup does not remove, and waiting would not change that.
       persist(
         () => api.deleteSnapshot(r.id),
-        (err) => errorCode(err) === 'InvalidSnapshot.InUse',
+        (err) => errorCode(err) === 'InvalidSnapshot.InUse' && ofRemovedAmi.has(r.id),
       ),
     );
     if (ok) removed.push(r);
@@ -190,9 +199,13 @@ export async function executePlan(api: CleanupApi, items: Planned[], opts: Execu
         const v = await api.volume(r.id);
         if (v === undefined || v.state === 'deleted' || v.state === 'deleting') return;
         if (v.state === 'available') break;
-        const blocking = v.attachedTo.filter((i) => stuckInstances.has(i) || !terminating.some((x) => x.id === i));
-        if (blocking.length > 0) throw new Error(`attached to ${blocking.join(', ')}, which is not being terminated`);
-        if (clock() + pollMs > deadline) throw new Error(`still ${v.state} after waiting ${formatAge(waitMs)}`);
+        const blocking = v.attachedTo.filter(
+          (i) => stuckInstances.has(i) || !terminating.some((x) => x.id === i),
+        );
+        if (blocking.length > 0)
+          throw new Error(`attached to ${blocking.join(', ')}, which is not being terminated`);
+        if (clock() + pollMs > deadline)
+          throw new Error(`still ${v.state} after waiting ${formatAge(waitMs)}`);
         await sleep(pollMs);
       }
       await persist(

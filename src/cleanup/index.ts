@@ -70,23 +70,34 @@ function runs(items: Array<{ runId: string }>): number {
 }
 
 /** The summary lines after the per-resource lines. */
-export function summarize(report: CleanupReport, opts: { dryRun: boolean; olderThanMs: number; regions: string[] }): string[] {
+export function summarize(
+  report: CleanupReport,
+  opts: { dryRun: boolean; olderThanMs: number; regions: string[] },
+): string[] {
   const lines: string[] = [];
   const sel = report.selected;
   const listed = opts.regions.filter((r) => !report.unlisted.some((u) => u.region === r));
   if (sel.length === 0) {
     if (listed.length > 0) lines.push(`No resources of dead kiln runs found in ${listed.join(', ')}.`);
   } else if (opts.dryRun) {
-    lines.push(`Would remove ${plural(sel.length, 'resource')} of ${plural(runs(sel), 'run')} (dry run: nothing was removed).`);
+    lines.push(
+      `Would remove ${plural(sel.length, 'resource')} of ${plural(runs(sel), 'run')} (dry run: nothing was removed).`,
+    );
   } else if (report.failed.length === 0) {
-    lines.push(`Removed ${plural(report.removed.length, 'resource')} of ${plural(runs(report.removed), 'run')}.`);
+    lines.push(
+      `Removed ${plural(report.removed.length, 'resource')} of ${plural(runs(report.removed), 'run')}.`,
+    );
   } else {
-    lines.push(`Removed ${report.removed.length} of ${plural(sel.length, 'resource')}; ${report.failed.length} could not be removed.`);
+    lines.push(
+      `Removed ${report.removed.length} of ${plural(sel.length, 'resource')}; ${report.failed.length} could not be removed.`,
+    );
   }
   const count = (reason: Kept['reason']) => report.kept.filter((k) => k.reason === reason);
   const young = count('young');
   if (young.length > 0) {
-    lines.push(`Left ${plural(young.length, 'resource')} of ${plural(runs(young.map((k) => k.item)), 'run')} younger than ${formatAge(opts.olderThanMs)} (may still be building).`);
+    lines.push(
+      `Left ${plural(young.length, 'resource')} of ${plural(runs(young.map((k) => k.item)), 'run')} younger than ${formatAge(opts.olderThanMs)} (may still be building).`,
+    );
   }
   const unknown = count('unknown-age');
   if (unknown.length > 0) {
@@ -95,7 +106,10 @@ export function summarize(report: CleanupReport, opts: { dryRun: boolean; olderT
     );
   }
   const products = [...count('product'), ...count('in-use')];
-  if (products.length > 0) lines.push(`Left ${plural(products.length, 'finished AMI or snapshot', 'finished AMIs and snapshots')} (build products).`);
+  if (products.length > 0)
+    lines.push(
+      `Left ${plural(products.length, 'finished AMI or snapshot', 'finished AMIs and snapshots')} (build products).`,
+    );
   return lines;
 }
 
@@ -103,6 +117,8 @@ export function summarize(report: CleanupReport, opts: { dryRun: boolean; olderT
 export function failureLines(report: CleanupReport): string[] {
   return [
     ...report.unlisted.map((u) => `Cannot list resources in ${u.region}: ${u.reason}`),
-    ...report.failed.map((f) => `Cannot delete ${f.item.kind} ${f.item.id} (run ${f.item.runId}, ${f.item.region}): ${f.reason}`),
+    ...report.failed.map(
+      (f) => `Cannot delete ${f.item.kind} ${f.item.id} (run ${f.item.runId}, ${f.item.region}): ${f.reason}`,
+    ),
   ];
 }

@@ -6,7 +6,17 @@
 import { STATE_INCOMPLETE } from './tags.js';
 
 /** The kinds of resource a kiln run leaves, in the order cleanup removes them. */
-export const KIND_ORDER = ['instance', 'AMI', 'snapshot', 'volume', 'security group', 'key pair', 'launch template', 'instance profile', 'role'] as const;
+export const KIND_ORDER = [
+  'instance',
+  'AMI',
+  'snapshot',
+  'volume',
+  'security group',
+  'key pair',
+  'launch template',
+  'instance profile',
+  'role',
+] as const;
 export type Kind = (typeof KIND_ORDER)[number];
 
 /** A kiln-tagged resource as listed from EC2. */
@@ -23,6 +33,11 @@ export interface Found {
   state?: string;
   /** AMI: the snapshots of its block device mappings. */
   snapshots?: string[];
+  /**
+   * Snapshot marked incomplete that no kiln-tagged AMI lists: the account's other AMIs (tagged or
+   * not) whose block device mappings still name it. Such a snapshot is in use and stays.
+   */
+  usedBy?: string[];
   /** Instance: its state name (pending, running, stopped, shutting-down…). */
   instanceState?: string;
 }
@@ -104,7 +119,10 @@ export function planCleanup(found: Found[], opts: PlanOptions): Plan {
   for (const f of found) {
     if (f.kind !== 'AMI' || removedAmis.has(`${f.region}/${f.id}`)) continue;
     // Kept because it is a product ('in-use'), or because its run is young or undated (same reason).
-    const reason: KeepReason = isProduct(f) || (opts.runId !== undefined && f.runId !== opts.runId) ? 'in-use' : (oldEnough(f.runId) ?? 'in-use');
+    const reason: KeepReason =
+      isProduct(f) || (opts.runId !== undefined && f.runId !== opts.runId)
+        ? 'in-use'
+        : (oldEnough(f.runId) ?? 'in-use');
     for (const s of f.snapshots ?? []) keptSnapshotUsers.set(`${f.region}/${s}`, { ami: f.id, reason });
   }
   const seen = new Set<string>();
@@ -118,11 +136,26 @@ export function planCleanup(found: Found[], opts: PlanOptions): Plan {
         kept.push({ item: f, reason: user.reason, detail: user.ami });
         continue;
       }
+      // An AMI without kiln's tags (the user's own, or one whose tags were removed) uses it.
+      const other = (f.usedBy ?? []).find((a) => !removedAmis.has(`${f.region}/${a}`));
+      if (other !== undefined) {
+        kept.push({ item: f, reason: 'in-use', detail: other });
+        continue;
+      }
     }
-    // A snapshot of a half-made AMI that is removed goes with it, tagged or not.
+    // A snapshot of a half-made AMI that is removed goes with it, tagged or not. A snapshot marked
+    // incomplete that no AMI uses (orphaned: its AMI was deregistered by a build's own cleanup that
+    // died before DeleteSnapshot, or a copy was interrupted) is a leftover like the rest; an
+    // unmarked one is a product (or of a kiln before snapshots were marked) and stays.
     const ofRemovedAmi =
       f.kind === 'snapshot' &&
-      found.some((a) => a.kind === 'AMI' && a.region === f.region && removedAmis.has(`${a.region}/${a.id}`) && (a.snapshots ?? []).includes(f.id));
+      found.some(
+        (a) =>
+          a.kind === 'AMI' &&
+          a.region === f.region &&
+          removedAmis.has(`${a.region}/${a.id}`) &&
+          (a.snapshots ?? []).includes(f.id),
+      );
     const why = isProduct(f) && !ofRemovedAmi ? 'product' : oldEnough(f.runId);
     if (why !== undefined) kept.push({ item: f, reason: why });
     else remove.push(planned(f));
@@ -134,11 +167,26 @@ export function planCleanup(found: Found[], opts: PlanOptions): Plan {
       const key = `${a.region}/snapshot/${s}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      remove.push(planned({ kind: 'snapshot', id: s, region: a.region, runId: a.runId, created: a.created, state: STATE_INCOMPLETE }));
+      remove.push(
+        planned({
+          kind: 'snapshot',
+          id: s,
+          region: a.region,
+          runId: a.runId,
+          created: a.created,
+          state: STATE_INCOMPLETE,
+        }),
+      );
     }
   }
   const rank = (k: Kind) => KIND_ORDER.indexOf(k);
-  remove.sort((x, y) => x.region.localeCompare(y.region) || rank(x.kind) - rank(y.kind) || x.runId.localeCompare(y.runId) || x.id.localeCompare(y.id));
+  remove.sort(
+    (x, y) =>
+      x.region.localeCompare(y.region) ||
+      rank(x.kind) - rank(y.kind) ||
+      x.runId.localeCompare(y.runId) ||
+      x.id.localeCompare(y.id),
+  );
   return { remove, kept };
 }
 

@@ -4,10 +4,13 @@
  *
  * - `kiln-run-id=<run uuid>` on every temporary resource (key pair, security group, instance,
  *   volumes) and on every AMI and snapshot the run makes.
- * - `kiln-state=incomplete` on an AMI (and its snapshots) from the moment it is created until the
- *   build has finished with it; the builder then deletes that tag ({@link markImagesComplete}).
- *   An AMI carrying the run id without `kiln-state` is a product and cleanup never touches it;
- *   an AMI with `kiln-state=incomplete` whose run is old enough is a leftover.
+ * - `kiln-state=incomplete` on an AMI and its snapshots from the moment CreateImage/CopyImage
+ *   makes them (TagSpecifications of ResourceType `image` and `snapshot`) until the build has
+ *   finished with them; the builder then deletes that tag from both in one call
+ *   ({@link markImagesComplete}). An AMI or snapshot carrying the run id without `kiln-state` is a
+ *   product and cleanup never touches it; one with `kiln-state=incomplete` whose run is old enough
+ *   is a leftover — a snapshot even when no AMI uses it any more (its AMI deregistered by a
+ *   build's cleanup that died before deleting it), unless an AMI that stays still uses it.
  *
  * No SDK import here: the builder passes its client and SDK module in.
  */
@@ -23,12 +26,15 @@ export const STATE_TAG = 'kiln-state';
 export const STATE_INCOMPLETE = 'incomplete';
 
 /**
- * TagSpecifications for CreateImage (and CopyImage): the image carries the run id and
- * `kiln-state=incomplete` from its first moment. (moto 5.2.1 answers 500 to a `snapshot`
- * specification on CreateImage and ignores CopyImage's specifications: tag snapshots and copies
- * with {@link incompleteImageTags} through CreateTags as soon as their ids are known.)
+ * TagSpecifications for CreateImage and CopyImage: the image (and, with `snapshot`, the snapshots
+ * the call makes) carries the run id and `kiln-state=incomplete` from its first moment. (moto 5.2.1
+ * answers 500 to a `snapshot` specification on CreateImage — the tests' moto adds it, see
+ * test/env/moto/server.py — and ignores CopyImage's specifications.)
  */
-export function incompleteImageTagSpecifications(runId: string, resourceTypes: Array<'image' | 'snapshot'> = ['image']): TagSpecification[] {
+export function incompleteImageTagSpecifications(
+  runId: string,
+  resourceTypes: Array<'image' | 'snapshot'> = ['image'],
+): TagSpecification[] {
   return resourceTypes.map((ResourceType) => ({ ResourceType, Tags: incompleteImageTags(runId) }));
 }
 
@@ -50,5 +56,8 @@ export async function markImagesComplete(
   signal?: AbortSignal,
 ): Promise<void> {
   if (resourceIds.length === 0) return;
-  await ec2.client.send(new ec2.sdk.DeleteTagsCommand({ Resources: resourceIds, Tags: [{ Key: STATE_TAG }] }), { abortSignal: signal });
+  await ec2.client.send(
+    new ec2.sdk.DeleteTagsCommand({ Resources: resourceIds, Tags: [{ Key: STATE_TAG }] }),
+    { abortSignal: signal },
+  );
 }

@@ -162,8 +162,8 @@ export const stepCreateAmi: Step<S> & { created?: Image } = {
                 ...(c.ami_block_device_mappings.length > 0
                   ? { BlockDeviceMappings: c.ami_block_device_mappings.map(toMapping) }
                   : {}),
-                // Marked half-made from its first moment (for `kiln cleanup`); unmarked at the end.
-                TagSpecifications: incompleteImageTagSpecifications(state.runId),
+                // Marked half-made from its first moment, snapshots too (for `kiln cleanup`); unmarked at the end.
+                TagSpecifications: incompleteImageTagSpecifications(state.runId, ['image', 'snapshot']),
               }),
               { abortSignal: signal },
             )
@@ -280,7 +280,7 @@ export const stepAmiRegionCopy: Step<S> = {
               Name: c.ami_name,
               ...(c.encrypt_boot !== undefined ? { Encrypted: c.encrypt_boot } : {}),
               ...(keys[region] ? { KmsKeyId: keys[region] } : {}),
-              TagSpecifications: incompleteImageTagSpecifications(state.runId),
+              TagSpecifications: incompleteImageTagSpecifications(state.runId, ['image', 'snapshot']),
             }),
             { abortSignal: signal },
           );
@@ -479,7 +479,13 @@ export const stepMarkImagesComplete: Step<S> = {
     for (const [region, ami] of Object.entries(state.amis)) {
       if (state.intermediaryImage?.ImageId === ami) continue;
       try {
-        await markImagesComplete(await state.ec2For(region), [ami], signal);
+        // The AMI and its snapshots in one call: a finished AMI's snapshot left marked would be
+        // taken for an orphan by `kiln cleanup` once the AMI is deregistered.
+        await markImagesComplete(
+          await state.ec2For(region),
+          [ami, ...(state.snapshots[region] ?? [])],
+          signal,
+        );
       } catch (err) {
         throw new Error(`Cannot mark AMI ${ami} (${region}) as complete: ${awsErrorText(err)}`);
       }
