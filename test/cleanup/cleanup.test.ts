@@ -417,3 +417,65 @@ test('kiln cleanup: several regions (comma list and repeated flag), each cleaned
     for (const c of clients) c.destroy();
   }
 });
+
+test('kiln cleanup: an orphaned snapshot marked incomplete goes (the dry run lists it); untagged, unmarked and in-use ones stay', async () => {
+  const instance = (
+    await ec2.send(
+      new RunInstancesCommand({
+        ImageId: moto.seed.source_ami,
+        InstanceType: 't3.micro',
+        MinCount: 1,
+        MaxCount: 1,
+      }),
+    )
+  ).Instances![0].InstanceId!;
+  /** An AMI of `instance` made with these tags on the image and its snapshot (as the builder does). */
+  const image = async (name: string, imageTags: Tag[], snapshotTags: Tag[]) => {
+    const id = (
+      await ec2.send(
+        new CreateImageCommand({
+          InstanceId: instance,
+          Name: name,
+          TagSpecifications: [
+            ...(imageTags.length ? [{ ResourceType: 'image' as const, Tags: imageTags }] : []),
+            ...(snapshotTags.length ? [{ ResourceType: 'snapshot' as const, Tags: snapshotTags }] : []),
+          ],
+        }),
+      )
+    ).ImageId!;
+    return { ami: id, snapshot: await snapshotOf(id) };
+  };
+  const { DeregisterImageCommand } = await import('@aws-sdk/client-ec2');
+  const deregister = (ami: string) => ec2.send(new DeregisterImageCommand({ ImageId: ami }));
+  const marked = incompleteImageTags('run-orphan');
+  // The build's own cleanup deregistered its half-made AMI and died before DeleteSnapshot.
+  const orphan = await image('kiln-orphan', marked, marked);
+  await deregister(orphan.ami);
+  // Not kiln's (no tag at all): never even listed.
+  const untagged = await image('users-own', [], []);
+  await deregister(untagged.ami);
+  // A finished build's snapshot (run id, no kiln-state) whose AMI the user deregistered: a product.
+  const finished = await image('kiln-finished', runTag('run-orphan'), runTag('run-orphan'));
+  await deregister(finished.ami);
+  // Still marked, but used by an AMI without kiln's tags (the user's, or its tags removed).
+  const used = await image('users-ami', [], marked);
+
+  const snaps = [orphan, untagged, finished, used].map((x) => `snapshot ${x.snapshot}`);
+  const before = await alive();
+  for (const s of [...snaps, `AMI ${used.ami}`]) assert.ok(before.has(s), `set-up made ${s}`);
+
+  let r = await kiln(['-region', REGION, '-endpoint', moto.endpoint, '-older-than=0s', '-dry-run']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.deepEqual(named(r.stdout, 'Would delete'), [`snapshot ${orphan.snapshot}`]);
+  assert.match(r.stdout, /^Would remove 1 resource of 1 run \(dry run: nothing was removed\)\.$/m);
+  assert.deepEqual(await alive(), before);
+
+  r = await kiln(['-region', REGION, '-endpoint', moto.endpoint, '-older-than=0s']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.deepEqual(named(r.stdout, 'Deleting'), [`snapshot ${orphan.snapshot}`]);
+  assert.match(r.stdout, /^Removed 1 resource of 1 run\.$/m);
+  const now = await alive();
+  assert.ok(!now.has(`snapshot ${orphan.snapshot}`), 'the orphan is gone');
+  for (const s of [...snaps.slice(1), `AMI ${used.ami}`]) assert.ok(now.has(s), `${s} kept`);
+  await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instance] }));
+});
