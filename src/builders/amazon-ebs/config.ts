@@ -238,11 +238,6 @@ export function prepareEbs(raws: RawConfig[], pc: PackerConfig, engine?: Templat
       'Cannot use communicator "winrm" with amazon-ebs: kiln has no WinRM communicator yet (see docs/compatibility.md)',
     );
   }
-  if (cfg.ssh_interface === 'session_manager') {
-    problems.push(
-      'Cannot use ssh_interface "session_manager": kiln does not support AWS Session Manager connections yet (they need AWS\'s session-manager-plugin program; see docs/compatibility.md)',
-    );
-  }
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: cfg, decoded: d, comm, warnings, engine };
 }

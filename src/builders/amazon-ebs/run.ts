@@ -31,6 +31,8 @@ import {
   stepStopEbsBackedInstance,
 } from '../amazon/common/steps/instance-steps.js';
 import { isSpot, stepRunSpotInstance } from '../amazon/common/steps/spot-steps.js';
+import { stepCreateSsmTunnel, type SsmState } from '../amazon/common/steps/ssm-tunnel.js';
+import { createSsm, findOnPath, missingPluginMessage, PLUGIN, type Ssm } from '../amazon/common/ssm.js';
 import {
   stepAmiRegionCopy,
   stepCreateAmi,
@@ -41,7 +43,7 @@ import {
 } from '../amazon/common/steps/ami-steps.js';
 import { extraFuncs, type EbsPrepared } from './config.js';
 
-type EbsState = AmazonState;
+type EbsState = AmazonState & SsmState;
 
 /** StepSetGeneratedData (B.12): the build-info values provisioners see through `build`. */
 const stepSetGeneratedData: Step<EbsState> = {
@@ -169,7 +171,12 @@ export async function runEbs(
     }
     return c;
   };
+  // session_manager needs AWS's plugin program: checked before the build creates anything.
+  if (cfg.ssh_interface === 'session_manager' && !findOnPath(PLUGIN)) {
+    throw new UserError(missingPluginMessage());
+  }
   const ec2 = await ec2For(region);
+  let ssmClient: Promise<Ssm> | undefined;
   let iamClient: Promise<Iam> | undefined;
   const baseCtx = interpolationContext(pc, undefined, extraFuncs);
   // Plain text needs no engine (and most tags are plain).
@@ -211,11 +218,16 @@ export async function runEbs(
     stepIamInstanceProfile,
     stepCleanupVolumes,
     isSpot(cfg) ? stepRunSpotInstance() : stepRunSourceInstance,
+    stepCreateSsmTunnel<EbsState>({
+      ssm: () => (ssmClient ??= createSsm(cfg, region, credentials)),
+      connectTimeoutMs: prep.comm.sshTimeout,
+    }),
     stepConnect<EbsState>({
       type: cfg.communicator,
       ssh,
       host: (s) => s.sshAddress ?? '',
-      port: () => cfg.ssh_port,
+      // session_manager: the tunnel's local port (B.11), whatever ssh_port says.
+      port: (s) => (cfg.ssh_interface === 'session_manager' ? (s.sessionPort ?? 0) : cfg.ssh_port),
       privateKeys: (s) => (s.privateKey !== '' ? [s.privateKey] : []),
       timeoutMs: prep.comm.sshTimeout,
       handshakeAttempts: prep.comm.sshHandshakeAttempts,

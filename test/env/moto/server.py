@@ -20,9 +20,12 @@ usage: server.py HOST PORT CALL_LOG
    alias/aws/ebs), as on EC2.
 6. CreateImage applies a TagSpecification of ResourceType "snapshot" to the image's snapshot, as on
    EC2 (moto 5.2.1 answers 500).
+7. A stand-in for AWS Session Manager's two session calls, which moto 5.2.1 lacks (see SsmFake):
+   AmazonSSM.StartSession / TerminateSession (JSON protocol, X-Amz-Target), recorded for the tests.
 """
 import io
 import json
+import secrets
 import sys
 import threading
 import urllib.parse
@@ -191,11 +194,117 @@ class CallLog:
             fh.write(json.dumps(record) + "\n")
         return result
 
+class SsmFake:
+    """AWS Session Manager's StartSession and TerminateSession, which moto 5.2.1 does not implement.
+
+    A STAND-IN, not an emulation of the real service (that needs AWS): StartSession answers a
+    SessionId, a TokenValue and a StreamUrl for a running moto instance (TargetNotConnected for an
+    unknown or not running one, and for the next N calls after POST /kiln-ssm/config
+    {"target_not_connected": N}); TerminateSession ends a session. The StreamUrl points back here:
+    GET /kiln-ssm/data-channel/<id> with header X-Kiln-Ssm-Token: <TokenValue> answers 200 while the
+    session is active, 410 once it is terminated (test/env/session-manager-plugin.mjs checks it, as
+    the real plugin opens that URL). GET /kiln-ssm/calls lists every call with its parameters.
+    Other AmazonSSM.* calls go to moto.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+        self.sessions = {}
+        self.calls = []
+        self.not_connected = 0
+
+    @staticmethod
+    def _json(start_response, status, doc):
+        body = json.dumps(doc).encode("utf-8")
+        start_response(status, [("Content-Type", "application/x-amz-json-1.1"),
+                                ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _error(self, start_response, code, message):
+        return self._json(start_response, "400 Bad Request", {"__type": code, "message": message})
+
+    @staticmethod
+    def _region(environ):
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        marker = "Credential="
+        if marker in auth:
+            scope = auth.split(marker, 1)[1].split(",", 1)[0].split("/")
+            if len(scope) >= 3:
+                return scope[2]
+        return "us-east-1"
+
+    @staticmethod
+    def _instance_running(region, instance_id):
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ec2.models import ec2_backends
+        try:
+            inst = ec2_backends[DEFAULT_ACCOUNT_ID][region].get_instance(instance_id)
+        except Exception:  # unknown instance
+            return False
+        return inst.state == "running"
+
+    def _read_json(self, environ):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        return json.loads(environ["wsgi.input"].read(length) or b"{}")
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if path == "/kiln-ssm/calls":
+            with self.lock:
+                return self._json(start_response, "200 OK", self.calls)
+        if path == "/kiln-ssm/config" and environ.get("REQUEST_METHOD") == "POST":
+            doc = self._read_json(environ)
+            with self.lock:
+                self.not_connected = int(doc.get("target_not_connected", 0))
+            return self._json(start_response, "200 OK", {})
+        if path.startswith("/kiln-ssm/data-channel/"):
+            with self.lock:
+                session = self.sessions.get(path.rsplit("/", 1)[1])
+            if session is None:
+                return self._json(start_response, "404 Not Found", {"message": "no such session"})
+            if environ.get("HTTP_X_KILN_SSM_TOKEN", "") != session["token"]:
+                return self._json(start_response, "403 Forbidden", {"message": "bad token"})
+            if session["terminated"]:
+                return self._json(start_response, "410 Gone", {"message": "session terminated"})
+            return self._json(start_response, "200 OK", {"status": "Connected"})
+        if target not in ("AmazonSSM.StartSession", "AmazonSSM.TerminateSession"):
+            return self.app(environ, start_response)
+        try:
+            params = self._read_json(environ)
+        except ValueError:
+            return self._error(start_response, "ValidationException", "request body is not JSON")
+        region = self._region(environ)
+        record = {"action": target.split(".", 1)[1], "params": params, "region": region}
+        with self.lock:
+            self.calls.append(record)
+            if target == "AmazonSSM.TerminateSession":
+                session = self.sessions.get(params.get("SessionId", ""))
+                if session is not None:
+                    session["terminated"] = True
+                return self._json(start_response, "200 OK", {"SessionId": params.get("SessionId", "")})
+            instance_id = params.get("Target", "")
+            if self.not_connected > 0 or not self._instance_running(region, instance_id):
+                self.not_connected = max(0, self.not_connected - 1)
+                record["error"] = "TargetNotConnected"
+                return self._error(start_response, "TargetNotConnected", f"{instance_id} is not connected.")
+            session_id = "kiln-test-" + secrets.token_hex(9)[:17]
+            token = secrets.token_urlsafe(24)
+            self.sessions[session_id] = {"token": token, "terminated": False}
+            record["session_id"] = session_id
+            host = environ.get("HTTP_HOST", "127.0.0.1")
+            return self._json(start_response, "200 OK", {
+                "SessionId": session_id,
+                "TokenValue": token,
+                "StreamUrl": f"ws://{host}/kiln-ssm/data-channel/{session_id}?role=publish_subscribe",
+            })
+
 
 def main():
     host, port, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     app = DomainDispatcherApplication(create_backend_app)
-    run_simple(host, port, CallLog(app, log), threaded=True)
+    run_simple(host, port, CallLog(SsmFake(app), log), threaded=True)
 
 
 if __name__ == "__main__":
