@@ -96,11 +96,26 @@ async function ssmCalls(): Promise<SsmCall[]> {
   return (await res.json()) as SsmCall[];
 }
 
+/** The fake SSM's next answers: `n` TargetNotConnected, or one error `code`. */
+async function ssmConfig(doc: {
+  target_not_connected?: number;
+  start_error?: { code: string; message: string };
+}) {
+  await fetch(`${moto.endpoint}/kiln-ssm/config`, { method: 'POST', body: JSON.stringify(doc) });
+}
+
 async function targetNotConnectedFor(n: number): Promise<void> {
-  await fetch(`${moto.endpoint}/kiln-ssm/config`, {
+  await ssmConfig({ target_not_connected: n });
+}
+
+/** Ends a session at the fake SSM, as the console or an idle timeout would. */
+async function terminateAtSsm(sessionId: string): Promise<void> {
+  const res = await fetch(`${moto.endpoint}/`, {
     method: 'POST',
-    body: JSON.stringify({ target_not_connected: n }),
+    headers: { 'X-Amz-Target': 'AmazonSSM.TerminateSession', 'Content-Type': 'application/x-amz-json-1.1' },
+    body: JSON.stringify({ SessionId: sessionId }),
   });
+  assert.equal(res.status, 200);
 }
 
 async function pluginEvents(log: string): Promise<PluginEvent[]> {
@@ -138,7 +153,9 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-function template(name: string, provision: string[], over: Record<string, unknown> = {}): unknown {
+type Provisioners = string[] | Record<string, unknown>[];
+
+function template(name: string, provision: Provisioners, over: Record<string, unknown> = {}): unknown {
   return {
     builders: [
       {
@@ -166,11 +183,12 @@ function template(name: string, provision: string[], over: Record<string, unknow
         ...over,
       },
     ],
-    provisioners: [{ type: 'shell', inline: provision }],
+    provisioners:
+      typeof provision[0] === 'string' ? [{ type: 'shell', inline: provision }] : (provision as unknown[]),
   };
 }
 
-async function writeTemplate(name: string, provision: string[], over?: Record<string, unknown>) {
+async function writeTemplate(name: string, provision: Provisioners, over?: Record<string, unknown>) {
   const file = join(dir, `${name}.json`);
   await writeFile(file, JSON.stringify(template(name, provision, over)));
   return file;
@@ -408,5 +426,97 @@ describe('kiln build with ssh_interface session_manager', () => {
     const starts = (await pluginEvents(log)).filter((e) => e.event === 'start');
     assert.equal(starts.length, 1);
     assert.ok(await gone(starts[0].pid), 'the plugin process outlived kiln');
+  });
+
+  it('StartSession refused: the build fails at once with ssm error, everything cleaned up', async () => {
+    const log = join(dir, 'refused-plugin.jsonl');
+    const file = await writeTemplate('refused', ['true']);
+    const before = (await ssmCalls()).length;
+    const message =
+      'User: arn:aws:iam::123456789012:user/kiln is not authorized to perform: ssm:StartSession';
+    await ssmConfig({ start_error: { code: 'AccessDeniedException', message } });
+    const { code, out } = await runKiln(['build', '-color=false', file], kilnOptions(log));
+    assert.equal(code, 1, out);
+    assert.ok(
+      out.includes(`errored after`) && out.includes(`: ssm error: AccessDeniedException: ${message}`),
+      out,
+    );
+    assert.doesNotMatch(out, /Waiting for SSH to become available/);
+    assert.doesNotMatch(out, /\n\s+at /, 'no stack trace');
+    const calls = (await ssmCalls()).slice(before);
+    assert.deepEqual(
+      calls.map((c) => [c.action, c.error]),
+      [['StartSession', 'AccessDeniedException']],
+    );
+    assert.deepEqual(await pluginEvents(log), []);
+    const instanceId = /Instance ID: (i-[0-9a-f]+)/.exec(out)?.[1] ?? '';
+    assert.equal((await instanceOf(instanceId))?.State?.Name, 'terminated');
+    await assertKeyAndGroupGone(out);
+  });
+
+  it('Ctrl-C while the instance is not connected to Session Manager yet: no session, nothing left', async () => {
+    const log = join(dir, 'waiting-plugin.jsonl');
+    const file = await writeTemplate('waiting', ['true']);
+    const before = (await ssmCalls()).length;
+    await targetNotConnectedFor(1000);
+    try {
+      const run = startKiln(['build', '-color=false', file], kilnOptions(log));
+      await run.waitFor(/Waiting for instance \(i-[0-9a-f]+\) to become ready/);
+      // Interrupt once kiln has been told TargetNotConnected twice (it is backing off).
+      for (let i = 0; i < 300; i++) {
+        const tries = (await ssmCalls()).slice(before).filter((c) => c.error === 'TargetNotConnected');
+        if (tries.length >= 2) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      run.child.kill('SIGINT');
+      const { code, out } = await run.done;
+      assert.equal(code, 1, out);
+      assert.doesNotMatch(out, /\n\s+at /, 'no stack trace');
+      const calls = (await ssmCalls()).slice(before);
+      assert.ok(calls.length >= 2, JSON.stringify(calls));
+      assert.ok(
+        calls.every((c) => c.action === 'StartSession' && c.error === 'TargetNotConnected'),
+        JSON.stringify(calls),
+      );
+      assert.deepEqual(await pluginEvents(log), []);
+      const instanceId = /Instance ID: (i-[0-9a-f]+)/.exec(out)?.[1] ?? '';
+      assert.equal((await instanceOf(instanceId))?.State?.Name, 'terminated');
+      await assertKeyAndGroupGone(out);
+    } finally {
+      await targetNotConnectedFor(0);
+    }
+  });
+
+  it('the session ends mid-build: a new session and plugin on the same port, SSH reconnects, the AMI is made', async () => {
+    const log = join(dir, 'reconnect-plugin.jsonl');
+    const file = await writeTemplate('reconnect', [
+      { type: 'shell', inline: ['echo kiln-tunnel-up', 'sleep 60'], expect_disconnect: true },
+      { type: 'shell', inline: ['echo kiln-after-reconnect'] },
+    ]);
+    const before = (await ssmCalls()).length;
+    const run = startKiln(['build', '-color=false', file], kilnOptions(log));
+    await run.waitFor(/amazon-ebs: kiln-tunnel-up/, 90_000);
+    const first = /Starting portForwarding session "(kiln-test-[0-9a-f]+)"/.exec(run.out())?.[1] ?? '';
+    await terminateAtSsm(first);
+    const { code, out } = await run.done;
+    assert.equal(code, 0, out);
+    assert.ok(out.includes('amazon-ebs: kiln-after-reconnect'), out);
+    assert.ok(out.includes(`amazon-ebs: Exiting session with sessionId: ${first}.`), out);
+    assert.doesNotMatch(out, /Bad exit status/);
+    const starts = (await ssmCalls()).slice(before).filter((c) => c.action === 'StartSession');
+    assert.equal(starts.length, 2, JSON.stringify(starts));
+    assert.deepEqual(starts[1].params, starts[0].params, 'the same local port again');
+    const second = starts[1].session_id ?? '';
+    assert.ok(out.includes(`Starting portForwarding session "${second}".`), out);
+    const calls = (await ssmCalls()).slice(before);
+    assert.deepEqual(calls.at(-1), {
+      action: 'TerminateSession',
+      params: { SessionId: second },
+      region: 'us-east-1',
+    });
+    const plugins = (await pluginEvents(log)).filter((e) => e.event === 'start');
+    assert.equal(plugins.length, 2);
+    for (const p of plugins) assert.ok(!alive(p.pid));
+    assert.match(out, /AMIs were created:\nus-east-1: ami-[0-9a-f]+/);
   });
 });

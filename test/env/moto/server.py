@@ -200,7 +200,8 @@ class SsmFake:
     A STAND-IN, not an emulation of the real service (that needs AWS): StartSession answers a
     SessionId, a TokenValue and a StreamUrl for a running moto instance (TargetNotConnected for an
     unknown or not running one, and for the next N calls after POST /kiln-ssm/config
-    {"target_not_connected": N}); TerminateSession ends a session. The StreamUrl points back here:
+    {"target_not_connected": N}; the next call fails with {"start_error": {"code", "message"}});
+    TerminateSession ends a session. The StreamUrl points back here:
     GET /kiln-ssm/data-channel/<id> with header X-Kiln-Ssm-Token: <TokenValue> answers 200 while the
     session is active, 410 once it is terminated (test/env/session-manager-plugin.mjs checks it, as
     the real plugin opens that URL). GET /kiln-ssm/calls lists every call with its parameters.
@@ -213,6 +214,7 @@ class SsmFake:
         self.sessions = {}
         self.calls = []
         self.not_connected = 0
+        self.start_error = None
 
     @staticmethod
     def _json(start_response, status, doc):
@@ -258,6 +260,7 @@ class SsmFake:
             doc = self._read_json(environ)
             with self.lock:
                 self.not_connected = int(doc.get("target_not_connected", 0))
+                self.start_error = doc.get("start_error")
             return self._json(start_response, "200 OK", {})
         if path.startswith("/kiln-ssm/data-channel/"):
             with self.lock:
@@ -285,6 +288,11 @@ class SsmFake:
                     session["terminated"] = True
                 return self._json(start_response, "200 OK", {"SessionId": params.get("SessionId", "")})
             instance_id = params.get("Target", "")
+            if self.start_error:
+                code, message = self.start_error["code"], self.start_error.get("message", "")
+                self.start_error = None
+                record["error"] = code
+                return self._error(start_response, code, message)
             if self.not_connected > 0 or not self._instance_running(region, instance_id):
                 self.not_connected = max(0, self.not_connected - 1)
                 record["error"] = "TargetNotConnected"
