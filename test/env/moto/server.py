@@ -19,7 +19,8 @@ usage: server.py HOST PORT CALL_LOG
 5. CopyImage honours Encrypted and KmsKeyId: the copy's snapshot is encrypted with that key (or
    alias/aws/ebs), as on EC2.
 6. CreateImage applies a TagSpecification of ResourceType "snapshot" to the image's snapshot, as on
-   EC2 (moto 5.2.1 answers 500).
+   EC2 (moto 5.2.1 answers 500); CopyImage applies its TagSpecifications ("image", "snapshot") to
+   the copy and its snapshot, as on EC2 (moto 5.2.1 ignores them).
 7. A stand-in for AWS Session Manager's two session calls, which moto 5.2.1 lacks (see SsmFake):
    AmazonSSM.StartSession / TerminateSession (JSON protocol, X-Amz-Target), recorded for the tests.
 """
@@ -160,6 +161,17 @@ def _copy_image_encrypted(self):
         image = self.ec2_backend.describe_images(ami_ids=[result.result["ImageId"]])[0]
         image.ebs_snapshot.encrypted = True
         image.ebs_snapshot.kms_key_id = key
+    # EC2 applies CopyImage's TagSpecifications ("image": the copy, "snapshot": its snapshots);
+    # moto 5.2.1 ignores them.
+    specs = self._get_param("TagSpecifications", []) or []
+    if specs:
+        image = self.ec2_backend.describe_images(ami_ids=[result.result["ImageId"]])[0]
+        for spec in specs:
+            tags = {t["Key"]: t["Value"] for t in spec.get("Tags", [])}
+            if spec.get("ResourceType") == "image" and tags:
+                self.ec2_backend.create_tags([image.id], tags)
+            elif spec.get("ResourceType") == "snapshot" and tags and getattr(image, "ebs_snapshot", None) is not None:
+                self.ec2_backend.create_tags([image.ebs_snapshot.id], tags)
     return result
 
 
