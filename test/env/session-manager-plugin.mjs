@@ -9,7 +9,8 @@
 // is active with that token, then listens on localhost:<localPortNumber> and forwards every
 // connection to the instance's sshd, KILN_TEST_SSM_FORWARD=<host>:<port>. It prints what the real
 // plugin prints, ends when the session is terminated (as the real one does when its stream
-// closes) or on SIGINT/SIGTERM, and appends {event, pid, args?} lines to KILN_TEST_SSM_LOG.
+// closes) or on SIGINT/SIGTERM (SIGTERM ignored with KILN_TEST_SSM_IGNORE_TERM=1), and appends
+// {event, pid, args?} lines to KILN_TEST_SSM_LOG.
 import { appendFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { request } from 'node:http';
@@ -114,7 +115,11 @@ const exit = (event, code) => {
   for (const s of sockets) s.destroy();
   process.exit(code);
 };
-process.on('SIGTERM', () => exit('SIGTERM', 0));
+process.on('SIGTERM', () => {
+  // KILN_TEST_SSM_IGNORE_TERM=1: a plugin that does not stop when asked (kiln must kill it).
+  if (process.env.KILN_TEST_SSM_IGNORE_TERM === '1') log({ event: 'SIGTERM-ignored' });
+  else exit('SIGTERM', 0);
+});
 process.on('SIGINT', () => exit('SIGINT', 0));
 const watch = setInterval(async () => {
   if ((await sessionStatus()) === 410) {

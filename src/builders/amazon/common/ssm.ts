@@ -193,9 +193,19 @@ export class SsmTunnel {
   async stop(terminate = true): Promise<void> {
     this.terminate = terminate;
     this.ctrl.abort();
-    this.child?.kill('SIGTERM');
+    this.stopChild();
     await this.loop;
     if (terminate) for (const id of [...this.live]) await this.terminateSession(id);
+  }
+
+  /** SIGTERM to the plugin; SIGKILL if it is still there after 5 s (cleanup must not hang on it). */
+  private stopChild(): void {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    t.unref();
+    child.once('close', () => clearTimeout(t));
   }
 
   private async startSession(deadline: number | undefined): Promise<StartSessionResponse> {
@@ -285,9 +295,7 @@ export class SsmTunnel {
       }
       this.child = child;
       process.once('exit', this.killOnExit);
-      const onAbort = (): void => {
-        child.kill('SIGTERM');
-      };
+      const onAbort = (): void => this.stopChild();
       this.signal.addEventListener('abort', onAbort, { once: true });
       for (const stream of [child.stdout, child.stderr]) {
         if (!stream) continue;
