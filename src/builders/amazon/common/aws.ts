@@ -125,11 +125,20 @@ export async function clientOptions(
   endpoint: string | undefined,
   credentials: CredentialsInput | undefined,
 ): Promise<Record<string, unknown>> {
-  let requestHandler: unknown;
+  const handler: Record<string, unknown> = {};
   if (access.insecure_skip_tls_verify) {
     const { Agent } = await import('node:https');
-    requestHandler = { httpsAgent: new Agent({ rejectUnauthorized: false }) };
+    handler.httpsAgent = new Agent({ rejectUnauthorized: false });
   }
+  if (endpoint?.toLowerCase().startsWith('http:')) {
+    // A plain-HTTP endpoint is a local emulator (moto, LocalStack): a fresh connection per request
+    // costs a loopback TCP handshake, while a kept-alive one stalls ~40 ms on each answer from a
+    // server that writes headers and body separately without TCP_NODELAY (Nagle against the
+    // client's delayed ACK; Python's http.server does). HTTPS endpoints keep their pooled sockets.
+    const { Agent } = await import('node:http');
+    handler.httpAgent = new Agent({ keepAlive: false });
+  }
+  const requestHandler = Object.keys(handler).length ? handler : undefined;
   return {
     region,
     endpoint,
