@@ -48,6 +48,7 @@ const CONCURRENCY = Math.max(1, Number(process.env.KILN_KILL_CONCURRENCY) || 4);
 let moto: Moto;
 let inst: MotoInstance;
 let ec2: EC2Client;
+let ec2West: EC2Client;
 let dir: string;
 let env: Record<string, string | undefined>;
 
@@ -66,6 +67,7 @@ before(async () => {
   moto = await startMoto();
   inst = await startMotoInstance(moto);
   ec2 = motoEc2(moto);
+  ec2West = motoEc2(moto, COPY_REGION);
   dir = await mkdtemp(join(tmpdir(), 'kiln-cleanup-kill-'));
   env = onlyEnv({
     PATH: process.env.PATH ?? '',
@@ -84,6 +86,7 @@ after(async () => {
     faults: (r) => r.left.length,
   });
   ec2?.destroy();
+  ec2West?.destroy();
   await inst?.stop();
   await moto?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -91,42 +94,63 @@ after(async () => {
 
 const LIVE = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
 
-/** Every live resource of run `runId` (by its kiln-run-id tag), plus the snapshots of its AMIs, as `kind id`. */
+/** The region of the region-copy point's copy; its resources are listed as `us-west-2 <kind> <id>`. */
+const COPY_REGION = 'us-west-2';
+
+/** The kind of a resource line (`AMI`, `key pair`, `us-west-2 AMI`…). */
+const kindOf = (line: string) => line.replace(/ [^ ]+$/, '');
+/** A resource line as `kiln cleanup` names it (`<kind> <id>`, whatever the region). */
+const asNamed = (line: string) => line.replace(`${COPY_REGION} `, '');
+
+/**
+ * Every live resource of run `runId` (by its kiln-run-id tag) in both regions, plus the snapshots of
+ * its AMIs, as `kind id` (`us-west-2 kind id` in the copy's region).
+ */
 async function ofRun(runId: string): Promise<string[]> {
   const tagged: Filter[] = [{ Name: `tag:${RUN_ID_TAG}`, Values: [runId] }];
   const out: string[] = [];
-  const instances = await ec2.send(
-    new DescribeInstancesCommand({ Filters: [...tagged, { Name: 'instance-state-name', Values: LIVE }] }),
-  );
-  for (const r of instances.Reservations ?? [])
-    for (const i of r.Instances ?? []) out.push(`instance ${i.InstanceId}`);
-  for (const v of (await ec2.send(new DescribeVolumesCommand({ Filters: tagged }))).Volumes ?? [])
-    out.push(`volume ${v.VolumeId}`);
-  for (const g of (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: tagged }))).SecurityGroups ??
-    [])
-    out.push(`security group ${g.GroupId}`);
-  for (const k of (await ec2.send(new DescribeKeyPairsCommand({ Filters: tagged }))).KeyPairs ?? [])
-    out.push(`key pair ${k.KeyName}`);
-  const snaps = new Set<string>();
-  for (const i of (await ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: tagged }))).Images ??
-    []) {
-    out.push(`AMI ${i.ImageId}`);
-    for (const m of i.BlockDeviceMappings ?? []) if (m.Ebs?.SnapshotId) snaps.add(m.Ebs.SnapshotId);
+  for (const [client, prefix] of [
+    [ec2, ''],
+    [ec2West, `${COPY_REGION} `],
+  ] as const) {
+    const instances = await client.send(
+      new DescribeInstancesCommand({ Filters: [...tagged, { Name: 'instance-state-name', Values: LIVE }] }),
+    );
+    for (const r of instances.Reservations ?? [])
+      for (const i of r.Instances ?? []) out.push(`${prefix}instance ${i.InstanceId}`);
+    for (const v of (await client.send(new DescribeVolumesCommand({ Filters: tagged }))).Volumes ?? [])
+      out.push(`${prefix}volume ${v.VolumeId}`);
+    for (const g of (await client.send(new DescribeSecurityGroupsCommand({ Filters: tagged })))
+      .SecurityGroups ?? [])
+      out.push(`${prefix}security group ${g.GroupId}`);
+    for (const k of (await client.send(new DescribeKeyPairsCommand({ Filters: tagged }))).KeyPairs ?? [])
+      out.push(`${prefix}key pair ${k.KeyName}`);
+    const snaps = new Set<string>();
+    for (const i of (await client.send(new DescribeImagesCommand({ Owners: ['self'], Filters: tagged })))
+      .Images ?? []) {
+      out.push(`${prefix}AMI ${i.ImageId}`);
+      for (const m of i.BlockDeviceMappings ?? []) if (m.Ebs?.SnapshotId) snaps.add(m.Ebs.SnapshotId);
+    }
+    for (const s of (await client.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: tagged })))
+      .Snapshots ?? [])
+      snaps.add(s.SnapshotId ?? '');
+    for (const s of snaps) out.push(`${prefix}snapshot ${s}`);
   }
-  for (const s of (await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: tagged })))
-    .Snapshots ?? [])
-    snaps.add(s.SnapshotId ?? '');
-  for (const s of snaps) out.push(`snapshot ${s}`);
   return out;
 }
 
-/** Which of `before` (as `kind id`) are alive now: the run's tagged resources, and its snapshots even untagged. */
+/** Which of `before` are alive now: the run's tagged resources, and its snapshots even untagged. */
 async function stillAlive(runId: string, before: string[]): Promise<string[]> {
   const out = await ofRun(runId);
-  const snaps = before.filter((r) => r.startsWith('snapshot ')).map((r) => r.slice('snapshot '.length));
-  if (snaps.length > 0) {
-    for (const s of (await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? []) {
-      const line = `snapshot ${s.SnapshotId}`;
+  for (const [client, prefix] of [
+    [ec2, ''],
+    [ec2West, `${COPY_REGION} `],
+  ] as const) {
+    const snaps = before.filter((r) => r.startsWith(`${prefix}snapshot `)).map((r) => r.replace(/^.* /, ''));
+    if (snaps.length === 0) continue;
+    for (const s of (await client.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ??
+      []) {
+      const line = `${prefix}snapshot ${s.SnapshotId}`;
       if (snaps.includes(s.SnapshotId ?? '') && !out.includes(line)) out.push(line);
     }
   }
@@ -159,7 +183,9 @@ interface Point {
   /** The proxy's policy; `seen` is every action so far, oldest first. */
   policy?: (action: string, seen: string[]) => ProxyDecision;
   ready(c: Case): boolean;
-  /** Kinds the killed build must have left (proves the point was reached). */
+  /** `ami_regions` of the template. */
+  copyTo?: string[];
+  /** Kinds the killed build must have left (proves the point was reached); `us-west-2 <kind>` in the copy's region. */
   expect: string[];
   /** Kinds it must not have left (the orphaned snapshot: its AMI is gone). */
   absent?: string[];
@@ -248,6 +274,25 @@ const POINTS: Point[] = [
     expect: ['key pair', 'security group', 'instance', 'volume', 'AMI', 'snapshot'],
   },
   {
+    // The copy to us-west-2 exists (AMI and snapshot, marked through CopyImage's TagSpecifications);
+    // the wait for it is dropped unanswered.
+    name: 'while copying the AMI to another region',
+    ssh: true,
+    copyTo: [COPY_REGION],
+    policy: (a, seen) => (a === 'DescribeImages' && seen.includes('CopyImage') ? 'drop' : 'pass'),
+    ready: (c) => saw(c, 'DescribeImages', { after: 'CopyImage' }),
+    expect: [
+      'key pair',
+      'security group',
+      'instance',
+      'volume',
+      'AMI',
+      'snapshot',
+      `${COPY_REGION} AMI`,
+      `${COPY_REGION} snapshot`,
+    ],
+  },
+  {
     // The build fails at tagging; its own cleanup deregisters the AMI and dies before
     // DeleteSnapshot (dropped, never reaches moto): an orphaned snapshot, marked incomplete.
     name: "in the failing build's cleanup, between DeregisterImage and DeleteSnapshot (orphaned snapshot)",
@@ -264,7 +309,13 @@ const POINTS: Point[] = [
   },
 ];
 
-function template(endpoint: string, sshPort: number, name: string, provisioners: unknown[]): unknown {
+function template(
+  endpoint: string,
+  sshPort: number,
+  name: string,
+  provisioners: unknown[],
+  amiRegions: string[] = [],
+): unknown {
   return {
     builders: [
       {
@@ -274,6 +325,7 @@ function template(endpoint: string, sshPort: number, name: string, provisioners:
         instance_type: 't4g.medium',
         subnet_id: moto.seed.subnets['vpc-dev-private-us-east-1a'],
         ami_name: name,
+        ...(amiRegions.length > 0 ? { ami_regions: amiRegions } : {}),
         tags: { Name: name },
         snapshot_tags: { Kind: 'kill-test' },
         launch_block_device_mappings: [
@@ -307,7 +359,9 @@ async function killAt(point: Point): Promise<{ runId: string; left: string[]; ou
     const port = point.ssh ? inst.port : await freePort();
     await writeFile(
       file,
-      JSON.stringify(template(proxy.endpoint, port, marker, (await point.provisioners?.(marker)) ?? [])),
+      JSON.stringify(
+        template(proxy.endpoint, port, marker, (await point.provisioners?.(marker)) ?? [], point.copyTo),
+      ),
     );
     const build = startKiln(['build', '-color=false', file], { env, cwd: dir, detached: true });
     const c: Case = { proxy, runId: () => runId, build, marker };
@@ -372,7 +426,7 @@ test(
       await t.test(`kill -9 ${point.name}`, async () => {
         const k = await killAt(point);
         killed.set(point, k);
-        const kinds = new Set(k.left.map((x) => x.replace(/ [^ ]+$/, '')));
+        const kinds = new Set(k.left.map(kindOf));
         for (const kind of point.expect)
           assert.ok(kinds.has(kind), `the killed build left a ${kind}: ${k.left.join(', ')}\n${k.out}`);
         for (const kind of point.absent ?? [])
@@ -389,7 +443,7 @@ test(
     assert.equal(tagOf(goodImage?.Tags, STATE_TAG), undefined, 'the finished AMI is not marked incomplete');
 
     const r = await runKiln(
-      ['cleanup', '-region', 'us-east-1', '-endpoint', moto.endpoint, '-older-than=0s'],
+      ['cleanup', '-region', `us-east-1,${COPY_REGION}`, '-endpoint', moto.endpoint, '-older-than=0s'],
       {
         env,
         timeoutMs: 180_000,
@@ -412,7 +466,8 @@ test(
     assert.equal(r.code, 0, r.out);
     await t.test('every resource of the killed builds was named and removed', () => {
       for (const row of rows) {
-        for (const x of row.left) assert.ok(named.includes(x), `${row.case}: ${x} named in:\n${r.stdout}`);
+        for (const x of row.left)
+          assert.ok(named.includes(asNamed(x)), `${row.case}: ${x} named in:\n${r.stdout}`);
         assert.deepEqual(row.leaked, [], row.case);
       }
       assert.equal(rows.length, POINTS.length, 'every point was reached');
