@@ -301,7 +301,9 @@ describe('kiln build with ssh_interface session_manager', () => {
     assert.ok(out.includes(`amazon-ebs: ${inst.user}`), out);
     // No ingress rule with SSM (B.5).
     assert.doesNotMatch(out, /Authorizing access to port/);
-    assert.ok(!(await moto.sdkCalls()).includes('AuthorizeSecurityGroupIngress'));
+    const apiCalls = await moto.sdkCalls();
+    if (process.env.KILN_TEST_DEBUG) console.error(apiCalls.join(' '));
+    assert.ok(!apiCalls.includes('AuthorizeSecurityGroupIngress'), apiCalls.join(' '));
 
     // The SSM calls: two TargetNotConnected answers retried, the session, its termination.
     const calls = (await ssmCalls()).slice(before);
