@@ -8,6 +8,15 @@
  *
  * Point kiln at `proxy.endpoint` (custom_endpoint_ec2 or AWS_ENDPOINT_URL_EC2); keep talking to
  * moto directly for set-up and end-state checks.
+ *
+ * IAM calls pass too (kiln sends them to custom_endpoint_ec2, as Packer 1.6.6 did; moto serves IAM
+ * on the same port): the policy sees `service` and `region` from the request's SigV4 credential
+ * scope, and an error it chooses for an IAM request is answered in IAM's document shape
+ * (`<ErrorResponse><Error><Type>…`), which the IAM client parses.
+ *
+ * CreateFleet and CopyImage honour ClientToken here, as on EC2 (moto 5.2.1 ignores it): a request
+ * repeating the token of one that moto answered with 200 gets that answer again, and moto is not
+ * asked (a retry after a lost answer makes no second fleet instance or AMI copy).
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { freePort } from './ssh-env.js';
@@ -18,6 +27,10 @@ export interface ProxyRequest {
   params: URLSearchParams;
   /** 1 for the first request with this action since the proxy started, 2 for the second, … */
   nth: number;
+  /** The signing service of the request ('ec2', 'iam', …; '' when unsigned). */
+  service: string;
+  /** The signing region ('us-east-1', …; '' when unsigned). */
+  region: string;
 }
 
 export type ProxyDecision =
@@ -56,12 +69,30 @@ export interface Ec2Proxy {
 
 export const passAll: ProxyPolicy = () => 'pass';
 
+/** The actions whose ClientToken the proxy makes idempotent (see `startEc2Proxy`). */
+const IDEMPOTENT = new Set(['CreateFleet', 'CopyImage']);
+
 export function ec2Error(code: string, message: string): string {
   return (
     '<?xml version="1.0" encoding="UTF-8"?>\n' +
     `<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors>` +
     '<RequestID>kiln-ec2-proxy</RequestID></Response>'
   );
+}
+
+/** An error document in the shape of IAM's (and STS's) query protocol. */
+export function queryError(code: string, message: string, status: number): string {
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    `<ErrorResponse><Error><Type>${status >= 500 ? 'Receiver' : 'Sender'}</Type><Code>${code}</Code>` +
+    `<Message>${message}</Message></Error><RequestId>kiln-ec2-proxy</RequestId></ErrorResponse>`
+  );
+}
+
+/** Service and region of a SigV4 `Authorization` header (`Credential=<key>/<date>/<region>/<service>/aws4_request`). */
+export function signingScope(authorization: string | undefined): { service: string; region: string } {
+  const m = /Credential=[^/,\s]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(authorization ?? '');
+  return { region: m?.[1] ?? '', service: m?.[2] ?? '' };
 }
 
 export async function startEc2Proxy(target: string, policy: ProxyPolicy = passAll): Promise<Ec2Proxy> {
@@ -71,6 +102,18 @@ export async function startEc2Proxy(target: string, policy: ProxyPolicy = passAl
   const entries: ProxyLogEntry[] = [];
   let current = policy;
 
+  // ClientToken idempotency moto 5.2.1 lacks for these actions (EC2 documents it for both): a
+  // request repeating the token of one moto answered gets that answer again, without a 2nd fleet
+  // or copy. (RunInstances' is in test/env/moto/server.py.)
+  const answered = new Map<string, { status: number; headers: IncomingMessage['headers']; body: Buffer }>();
+  const tokenKey = (req: IncomingMessage, body: Buffer): string => {
+    const params = new URLSearchParams(body.toString('utf8'));
+    const action = params.get('Action') ?? '';
+    const token = params.get('ClientToken') ?? '';
+    if (!IDEMPOTENT.has(action) || token === '') return '';
+    return `${signingScope(req.headers.authorization).region}/${action}/${token}`;
+  };
+
   const forward = (
     req: IncomingMessage,
     body: Buffer,
@@ -79,6 +122,22 @@ export async function startEc2Proxy(target: string, policy: ProxyPolicy = passAl
     dropAfter: boolean,
     holdAnswerMs = 0,
   ): void => {
+    const key = tokenKey(req, body);
+    const earlier = key === '' ? undefined : answered.get(key);
+    if (earlier) {
+      entry.status = earlier.status;
+      if (dropAfter) {
+        res.socket?.destroy();
+        return;
+      }
+      const reply = () => {
+        res.writeHead(earlier.status, earlier.headers);
+        res.end(earlier.body);
+      };
+      if (holdAnswerMs > 0) setTimeout(reply, holdAnswerMs);
+      else reply();
+      return;
+    }
     const out = request(
       {
         host: upstream.hostname,
@@ -92,6 +151,9 @@ export async function startEc2Proxy(target: string, policy: ProxyPolicy = passAl
         const chunks: Buffer[] = [];
         answer.on('data', (c: Buffer) => chunks.push(c));
         answer.on('end', () => {
+          if (key !== '' && answer.statusCode === 200) {
+            answered.set(key, { status: 200, headers: answer.headers, body: Buffer.concat(chunks) });
+          }
           if (dropAfter) {
             res.socket?.destroy();
             return;
@@ -115,6 +177,7 @@ export async function startEc2Proxy(target: string, policy: ProxyPolicy = passAl
     body: Buffer,
     res: ServerResponse,
     entry: ProxyLogEntry,
+    service: string,
   ): void => {
     if (decision === 'pass') {
       forward(req, body, res, entry, false);
@@ -129,10 +192,14 @@ export async function startEc2Proxy(target: string, policy: ProxyPolicy = passAl
       forward(req, body, res, entry, false, decision.holdAnswerMs);
     } else if ('delayMs' in decision) {
       entry.outcome = 'delay';
-      setTimeout(() => apply(decision.then ?? 'pass', req, body, res, entry), decision.delayMs);
+      setTimeout(() => apply(decision.then ?? 'pass', req, body, res, entry, service), decision.delayMs);
     } else {
       entry.outcome = `error:${decision.code}`;
-      const doc = ec2Error(decision.code, decision.message ?? decision.code);
+      const message = decision.message ?? decision.code;
+      const doc =
+        service === 'iam' || service === 'sts'
+          ? queryError(decision.code, message, decision.status)
+          : ec2Error(decision.code, message);
       res.writeHead(decision.status, {
         'content-type': 'text/xml;charset=UTF-8',
         'content-length': Buffer.byteLength(doc),
@@ -151,15 +218,16 @@ export async function startEc2Proxy(target: string, policy: ProxyPolicy = passAl
         params.get('Action') ?? new URL(req.url ?? '/', 'http://x').searchParams.get('Action') ?? '';
       const nth = (counts.get(action) ?? 0) + 1;
       counts.set(action, nth);
+      const { service, region } = signingScope(req.headers.authorization);
       const entry: ProxyLogEntry = { action, outcome: 'pass', status: 0 };
       entries.push(entry);
       let decision: ProxyDecision;
       try {
-        decision = current({ action, params, nth });
+        decision = current({ action, params, nth, service, region });
       } catch {
         decision = 'pass';
       }
-      apply(decision, req, body, res, entry);
+      apply(decision, req, body, res, entry, service);
     });
   });
   const sockets = new Set<import('node:net').Socket>();
