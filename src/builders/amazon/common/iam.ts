@@ -8,6 +8,7 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import type { AccessConfig, PolicyDocument } from './config.js';
 import type { CredentialsInput } from './aws.js';
 import { awsErrorCode, clientOptions, ec2Endpoint, loadSdk } from './aws.js';
+import { logRetries } from './retry.js';
 import { sleep } from './waiters.js';
 
 export type IamSdk = typeof import('@aws-sdk/client-iam');
@@ -54,7 +55,41 @@ export async function createIam(
     credentials,
   );
   const client = new sdk.IAMClient(opts as never);
+  logRetries(client, 'IAM');
+  noQuotaRetry(client);
   return { sdk, client };
+}
+
+interface MiddlewareClient {
+  middlewareStack: {
+    addRelativeTo(
+      mw: (
+        next: (args: unknown) => Promise<unknown>,
+        context: { commandName?: string },
+      ) => (args: unknown) => Promise<unknown>,
+      options: { relation: 'after'; toMiddleware: string; name: string },
+    ): void;
+  };
+}
+
+/**
+ * IAM answers a quota (a profile's one role, LimitExceeded) with an error the SDK classifies as
+ * throttling (LimitExceededException) and retries for up to a minute. No retry cures a quota, and
+ * after a lost AddRoleToInstanceProfile answer it is the expected answer: the call fails at once
+ * and the step looks at the profile instead.
+ */
+function noQuotaRetry(client: unknown): void {
+  (client as MiddlewareClient).middlewareStack.addRelativeTo(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        if (err instanceof Error && err.name === 'LimitExceededException') err.name = 'LimitExceeded';
+        throw err;
+      }
+    },
+    { relation: 'after', toMiddleware: 'retryMiddleware', name: 'kilnIamNoQuotaRetry' },
+  );
 }
 
 /** The trust policy of the temporary role: EC2 may assume it. */

@@ -501,6 +501,14 @@ export const stepSecurityGroup: Step<S> = {
   },
 };
 
+/**
+ * For IAM deletes: NoSuchEntity means gone already (an earlier try's answer was lost, or the create
+ * whose answer was lost never happened); any other error is rethrown.
+ */
+function iamGone(err: unknown): void {
+  if (awsErrorCode(err) !== 'NoSuchEntity') throw err;
+}
+
 /** The IAM client of the build (run.ts provides it; created on first use). */
 async function iamOf(state: S): Promise<Iam> {
   if (!state.iam) throw new Error('Cannot use IAM: the build has no IAM client');
@@ -536,20 +544,32 @@ export const stepIamInstanceProfile: Step<S> = {
     state.tempIam = created;
     const tags = [{ Key: RUN_ID_TAG, Value: state.runId }];
     const opts = { abortSignal: signal };
-    /** An IAM call whose failure is the build's error, in AWS's words. */
-    const iamCall = async <R>(call: Promise<R>): Promise<R> => {
+    /**
+     * A create of this run's name. A try whose answer was lost may have made it: the SDK's next
+     * try then meets EntityAlreadyExists, and the thing is ours (the name is a fresh time-ordered
+     * uuid): adopted. A failure that may have happened anyway is recorded, so cleanup removes it.
+     */
+    const iamCreate = async (call: Promise<unknown>, record: () => void): Promise<void> => {
       try {
-        return await call;
+        await call;
       } catch (err) {
+        if (awsErrorCode(err) === 'EntityAlreadyExists' && attemptsOf(err) > 1) {
+          record();
+          return;
+        }
+        if (mayHaveHappened(err)) record();
         throw new Error(awsErrorText(err));
       }
+      record();
     };
     ui.say(`Creating temporary instance profile for this instance: ${name}`); // parity:
-    await iamCall(
+    await iamCreate(
       client.send(new sdk.CreateInstanceProfileCommand({ InstanceProfileName: name, Tags: tags }), opts),
+      () => {
+        created.profile = name;
+        addLeftover(state, { kind: 'instance profile', id: name, region: 'global' });
+      },
     );
-    created.profile = name;
-    addLeftover(state, { kind: 'instance profile', id: name, region: 'global' });
     try {
       await waitExists(
         () => client.send(new sdk.GetInstanceProfileCommand({ InstanceProfileName: name }), opts),
@@ -561,7 +581,7 @@ export const stepIamInstanceProfile: Step<S> = {
       throw new Error(`Timed out waiting for instance profile ${name}: ${awsErrorText(err)}`); // parity:
     }
     ui.say(`Creating temporary role for this instance: ${name}`); // parity:
-    await iamCall(
+    await iamCreate(
       client.send(
         new sdk.CreateRoleCommand({
           RoleName: name,
@@ -571,28 +591,41 @@ export const stepIamInstanceProfile: Step<S> = {
         }),
         opts,
       ),
+      () => {
+        created.role = name;
+        addLeftover(state, { kind: 'role', id: name, region: 'global' });
+      },
     );
-    created.role = name;
-    addLeftover(state, { kind: 'role', id: name, region: 'global' });
     try {
       await waitExists(() => client.send(new sdk.GetRoleCommand({ RoleName: name }), opts), 20, 1000, signal);
     } catch (err) {
       throw new Error(`Timed out waiting for temporary role ${name}: ${awsErrorText(err)}`); // parity:
     }
     ui.say(`Attaching policy to the temporary role: ${name}`); // parity:
-    await iamCall(
+    // PutRolePolicy is idempotent: a retry after a lost answer just writes the same document.
+    await iamCreate(
       client.send(
         new sdk.PutRolePolicyCommand({ RoleName: name, PolicyName: name, PolicyDocument: policy }),
         opts,
       ),
+      () => (created.policy = name),
     );
-    created.policy = name;
-    await iamCall(
-      client.send(
+    try {
+      await client.send(
         new sdk.AddRoleToInstanceProfileCommand({ RoleName: name, InstanceProfileName: name }),
         opts,
-      ),
-    );
+      );
+    } catch (err) {
+      // A try whose answer was lost attached the role: the next try meets LimitExceeded (a profile
+      // holds one role). Ours when the profile lists our role.
+      if (!mayHaveHappened(err)) throw new Error(awsErrorText(err));
+      created.attached = true;
+      const roles = await client
+        .send(new sdk.GetInstanceProfileCommand({ InstanceProfileName: name }), opts)
+        .then((p) => (p.InstanceProfile?.Roles ?? []).map((r) => r.RoleName))
+        .catch((): (string | undefined)[] => []);
+      if (!roles.includes(name)) throw new Error(awsErrorText(err));
+    }
     created.attached = true;
     state.instanceProfile = name;
     return 'continue';
@@ -604,9 +637,14 @@ export const stepIamInstanceProfile: Step<S> = {
     if (t.attached && t.profile && t.role) {
       ui.say('Detaching temporary role from instance profile...'); // parity:
       try {
-        await client.send(
-          new sdk.RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: t.profile, RoleName: t.role }),
-        );
+        await client
+          .send(
+            new sdk.RemoveRoleFromInstanceProfileCommand({
+              InstanceProfileName: t.profile,
+              RoleName: t.role,
+            }),
+          )
+          .catch(iamGone);
       } catch (err) {
         ui.error(`Error ${awsErrorText(err)}. Please delete the role manually: ${t.role}`); // parity:
       }
@@ -621,7 +659,7 @@ export const stepIamInstanceProfile: Step<S> = {
     if (t.role) {
       ui.say('Deleting temporary role...'); // parity:
       try {
-        await client.send(new sdk.DeleteRoleCommand({ RoleName: t.role }));
+        await client.send(new sdk.DeleteRoleCommand({ RoleName: t.role })).catch(iamGone);
         // The profile has the same name: drop only the role's line.
         state.leftovers = state.leftovers.filter((l) => !(l.kind === 'role' && l.id === t.role));
       } catch (err) {
@@ -631,7 +669,9 @@ export const stepIamInstanceProfile: Step<S> = {
     if (t.profile) {
       ui.say('Deleting temporary instance profile...'); // parity:
       try {
-        await client.send(new sdk.DeleteInstanceProfileCommand({ InstanceProfileName: t.profile }));
+        await client
+          .send(new sdk.DeleteInstanceProfileCommand({ InstanceProfileName: t.profile }))
+          .catch(iamGone);
         state.leftovers = state.leftovers.filter(
           (l) => !(l.kind === 'instance profile' && l.id === t.profile),
         );
