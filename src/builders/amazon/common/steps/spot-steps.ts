@@ -15,10 +15,11 @@ import type {
   RequestLaunchTemplateData,
   Tag,
 } from '@aws-sdk/client-ec2';
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Step } from '../../../../core/runner/step.js';
-import { awsErrorText } from '../aws.js';
+import { awsErrorCode, awsErrorText } from '../aws.js';
+import { attemptsOf, mayHaveHappened } from '../retry.js';
 import { addLeftover, dropLeftover, echoTags, renderTags, RUN_ID_TAG, type AmazonState } from '../state.js';
 import { retry } from '../waiters.js';
 import { sshHost, stepRunSourceInstance, toMapping, userDataBase64 } from './instance-steps.js';
@@ -44,6 +45,35 @@ function toTags(pairs: [string, string][]): Tag[] {
 }
 
 const IAM_PROPAGATION = 'Invalid IAM Instance Profile name';
+
+/** DeleteLaunchTemplate's answers for a template that is not there (gone already). */
+const TEMPLATE_GONE = ['InvalidLaunchTemplateName.NotFoundException', 'InvalidLaunchTemplateId.NotFound'];
+
+/**
+ * Records (for cleanup) the instance of this run a CreateFleet made although its answer was lost:
+ * the launch template tags it with the run id.
+ */
+async function findFleetInstance(state: S): Promise<void> {
+  const { client, sdk } = state.ec2;
+  try {
+    const out = await client.send(
+      new sdk.DescribeInstancesCommand({
+        Filters: [
+          { Name: `tag:${RUN_ID_TAG}`, Values: [state.runId] },
+          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+        ],
+      }),
+    );
+    const inst = out.Reservations?.flatMap((r) => r.Instances ?? [])[0];
+    if (!inst?.InstanceId) return;
+    state.instanceId = inst.InstanceId;
+    state.instance = inst;
+    state.launchVolumes = [];
+    addLeftover(state, { kind: 'instance', id: inst.InstanceId, region: state.ec2.region });
+  } catch {
+    /* the launch error is what matters; the run tag still lets `kiln cleanup` find it */
+  }
+}
 
 /** A CreateFleet answer without an instance, as an error the retry loop can judge. */
 class FleetError extends Error {
@@ -207,7 +237,17 @@ export function stepRunSpotInstance(): Step<S> {
           { abortSignal: signal },
         );
       } catch (err) {
-        throw new Error(`Error creating launch template for spot instance: ${awsErrorText(err)}`); // parity:
+        // A try whose answer was lost made the template: the next try meets AlreadyExists, and the
+        // template is ours (the name is random): adopted. Else, if it may exist, cleanup deletes it.
+        const made =
+          awsErrorCode(err) === 'InvalidLaunchTemplateName.AlreadyExistsException' && attemptsOf(err) > 1;
+        if (made || mayHaveHappened(err)) {
+          template = name;
+          addLeftover(state, { kind: 'launch template', id: name, region: state.ec2.region });
+        }
+        if (!made) {
+          throw new Error(`Error creating launch template for spot instance: ${awsErrorText(err)}`); // parity:
+        }
       }
       template = name;
       addLeftover(state, { kind: 'launch template', id: name, region: state.ec2.region });
@@ -231,7 +271,12 @@ export function stepRunSpotInstance(): Step<S> {
           11,
           async () => {
             signal.throwIfAborted();
-            const out = await client.send(new sdk.CreateFleetCommand(fleetInput), { abortSignal: signal });
+            // Idempotent: the SDK's retry after a lost answer (same token) gets the same fleet back,
+            // not a second instance; a retry of this loop (a new fleet is wanted) has a new token.
+            const out = await client.send(
+              new sdk.CreateFleetCommand({ ...fleetInput, ClientToken: randomUUID() }),
+              { abortSignal: signal },
+            );
             const id = out.Instances?.find((i) => (i.InstanceIds ?? []).length > 0)?.InstanceIds?.[0];
             // Errors for some instance types or zones do not matter once an instance launched.
             if (id) return id;
@@ -248,6 +293,9 @@ export function stepRunSpotInstance(): Step<S> {
           500,
         );
       } catch (err) {
+        // The answer may have been lost after EC2 launched it: found by the run's tag, cleanup
+        // terminates it.
+        if (!(err instanceof FleetError) && mayHaveHappened(err)) await findFleetInstance(state);
         if (err instanceof FleetError) {
           if (err.messages.length > 0) {
             throw new Error(
@@ -323,7 +371,12 @@ export function stepRunSpotInstance(): Step<S> {
       if (template === '') return;
       const { client, sdk } = state.ec2;
       try {
-        await client.send(new sdk.DeleteLaunchTemplateCommand({ LaunchTemplateName: template }));
+        await client
+          .send(new sdk.DeleteLaunchTemplateCommand({ LaunchTemplateName: template }))
+          .catch((err: unknown) => {
+            // Gone already: an earlier try's answer was lost, or a create that may have happened did not.
+            if (!TEMPLATE_GONE.includes(awsErrorCode(err))) throw err;
+          });
         dropLeftover(state, template);
       } catch (err) {
         ui.error(awsErrorText(err)); // parity: (printed raw)
