@@ -3,7 +3,7 @@
  * AMI's removal on failure), region copies, attributes, tags.
  */
 import type { Image } from '@aws-sdk/client-ec2';
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { Step } from '../../../../core/runner/step.js';
 import type { Ui } from '../../../../ui/ui.js';
 import { awsErrorCode, awsErrorText, type Ec2 } from '../aws.js';
@@ -249,6 +249,35 @@ export const stepCreateAmi: Step<S> & { created?: Image } = {
   },
 };
 
+/**
+ * A failed or cancelled build keeps none of its region copies (1.6.6 left them, registered, in
+ * every other region): each copy this step made is deregistered and its snapshots deleted. The
+ * build region's own image is StepCreateAMI's to remove.
+ */
+async function removeCopies(state: S, ui: Ui): Promise<void> {
+  const copies = Object.entries(state.amis).filter(([, id]) => id !== '' && id !== state.createdImage);
+  if (copies.length === 0) return;
+  ui.say('Deregistering the AMI copies and deleting their snapshots because of cancellation, or error...');
+  for (const [region, id] of copies) {
+    try {
+      const ec2 = await state.ec2For(region);
+      const known = state.images[region];
+      const img =
+        known?.ImageId === id
+          ? known
+          : (await ec2.client.send(new ec2.sdk.DescribeImagesCommand({ ImageIds: [id] }))).Images?.[0];
+      await destroyImage(ec2, img ?? { ImageId: id }, ui);
+      dropLeftover(state, id);
+      for (const s of snapshotIds(img ?? {})) dropLeftover(state, s);
+      delete state.amis[region];
+    } catch (err) {
+      ui.error(
+        `Cannot deregister the AMI copy ${id} in ${region} (it may still be around): ${awsErrorText(err)}`,
+      );
+    }
+  }
+}
+
 export const stepAmiRegionCopy: Step<S> = {
   name: 'StepAMIRegionCopy',
   async run(state, { ui, signal }) {
@@ -281,6 +310,8 @@ export const stepAmiRegionCopy: Step<S> = {
               ...(c.encrypt_boot !== undefined ? { Encrypted: c.encrypt_boot } : {}),
               ...(keys[region] ? { KmsKeyId: keys[region] } : {}),
               TagSpecifications: incompleteImageTagSpecifications(state.runId, ['image', 'snapshot']),
+              // Idempotent: the SDK's retry after a lost answer gets the same copy, not a second one.
+              ClientToken: randomUUID(),
             }),
             { abortSignal: signal },
           );
@@ -304,6 +335,7 @@ export const stepAmiRegionCopy: Step<S> = {
     return 'continue';
   },
   async cleanup(state, ui) {
+    if (state.cancelled || state.halted) await removeCopies(state, ui);
     const img = state.intermediaryImage;
     if (!img) return;
     ui.say('Deregistering the AMI and deleting unencrypted temporary AMIs and snapshots'); // parity:
