@@ -10,23 +10,16 @@
 // Writes its section of docs/benchmarks.md between the bench:ansible-proxy markers.
 // Usage (root, after `npm run build`): node bench/ansible-proxy.mjs [runs]
 import { spawn } from 'node:child_process';
-import { promises as fsp, readFileSync, writeFileSync } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { performance } from 'node:perf_hooks';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { median, root, stopwatch, writeBenchSection } from './lib.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.argv[2] ?? 5);
 const fixtures = join(root, 'test/ansible/fixtures');
 const { startSshEnv } = await import(join(root, 'dist/test/env/ssh-env.js'));
 const { connectSsh } = await import(join(root, 'dist/src/communicator/ssh/index.js'));
 const { create } = await import(join(root, 'dist/src/provisioners/ansible/index.js'));
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const work = await fsp.mkdtemp(join(tmpdir(), 'kiln-bench-ansible-'));
 const inventoryDir = join(work, 'inventory');
@@ -104,11 +97,11 @@ async function viaProxy(tag) {
     machine: () => {},
     ask: () => Promise.reject(new Error('no tty')),
   };
-  const t0 = performance.now();
+  const elapsed = stopwatch();
   await p.provision({ ui, comm, data, signal: new AbortController().signal }).catch((e) => {
     throw new Error(`proxy run failed: ${e.message}\n${lines.join('\n')}`);
   });
-  return performance.now() - t0;
+  return elapsed();
 }
 
 async function direct(tag) {
@@ -127,7 +120,7 @@ async function direct(tag) {
     ANSIBLE_HOST_KEY_CHECKING: 'False',
     ANSIBLE_SCP_IF_SSH: 'True',
   };
-  const t0 = performance.now();
+  const elapsed = stopwatch();
   const { code, out } = await new Promise((res) => {
     const c = spawn('ansible-playbook', args, { env: childEnv });
     let out = '';
@@ -135,7 +128,7 @@ async function direct(tag) {
     c.stderr.on('data', (d) => (out += d));
     c.on('close', (code) => res({ code, out }));
   });
-  const ms = performance.now() - t0;
+  const ms = elapsed();
   await fsp.rm(inv);
   if (code !== 0) throw new Error(`direct run failed (${code}):\n${out}`);
   return ms;
@@ -201,12 +194,5 @@ const section = [
   ...(failures.length ? ['', `Failed runs (their round is left out): ${failures.join('; ')}.`] : []),
 ].join('\n');
 
-const doc = join(root, 'docs/benchmarks.md');
-const text = readFileSync(doc, 'utf8');
-const start = '<!-- bench:ansible-proxy:start -->';
-const end = '<!-- bench:ansible-proxy:end -->';
-const a = text.indexOf(start);
-const b = text.indexOf(end);
-if (a < 0 || b < a) throw new Error('docs/benchmarks.md has no bench:ansible-proxy markers');
-writeFileSync(doc, `${text.slice(0, a + start.length)}\n${section}\n${text.slice(b)}`);
+writeBenchSection('ansible-proxy', section);
 console.log(section);

@@ -10,18 +10,12 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { median, root, stopwatch, writeBenchSection } from './lib.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.argv[2] ?? 3);
 const mib = Number(process.argv[3] ?? 256);
 const { startSshEnv } = await import(join(root, 'dist/test/env/ssh-env.js'));
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** CPU seconds (user + system) used so far by this process's waited-for children (/proc, CLK_TCK 100). */
 function childCpu() {
@@ -97,9 +91,9 @@ try {
     for (const t of tools) {
       rmSync(t.out, { force: true });
       const c0 = childCpu();
-      const t0 = process.hrtime.bigint();
+      const elapsed = stopwatch();
       const r = spawnSync(t.cmd, t.args, { env: childEnv, encoding: 'utf8' });
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      const ms = elapsed();
       const cpu = childCpu() - c0;
       const ok = r.status === 0 && (await sha256(t.out)) === want;
       if (ok) times.get(t.name).push(ms);
@@ -109,9 +103,9 @@ try {
       rmSync(t.out, { force: true });
     }
     for (const t of fixed) {
-      const t0 = process.hrtime.bigint();
+      const elapsed = stopwatch();
       const r = spawnSync(t.cmd, t.args, { env: childEnv, encoding: 'utf8' });
-      if (r.status === 0) fixedTimes.get(t.name).push(Number(process.hrtime.bigint() - t0) / 1e6);
+      if (r.status === 0) fixedTimes.get(t.name).push(elapsed());
     }
   }
 } finally {
@@ -155,12 +149,5 @@ const section = [
   'one writev per event-loop tick and file reads into two reused 1 MiB buffers (fresh buffers cost',
   'page faults that, on this VM, weighed as much as the encryption).',
 ].join('\n');
-const docPath = join(root, 'docs/benchmarks.md');
-const doc = readFileSync(docPath, 'utf8');
-const start = '<!-- bench:file-upload:start -->';
-const end = '<!-- bench:file-upload:end -->';
-const a = doc.indexOf(start);
-const b = doc.indexOf(end);
-if (a < 0 || b < 0) throw new Error(`Cannot update ${docPath}: the bench:file-upload markers are missing`);
-writeFileSync(docPath, `${doc.slice(0, a + start.length)}\n${section}\n${doc.slice(b)}`);
+writeBenchSection('file-upload', section);
 console.log(section);

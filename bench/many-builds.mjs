@@ -23,10 +23,9 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { loadAverage, median, root, stopwatch, writeBenchSection } from './lib.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const lab = resolve(root, '../shared/lab');
 const args = process.argv.slice(2);
 const runs = Number(args.find((a) => /^\d+$/.test(a)) ?? 3);
@@ -137,7 +136,7 @@ function treeRss(pid) {
 function measure(label, cmd, cmdArgs, extraEnv = {}) {
   return new Promise((done) => {
     const timeFile = join(out, `${label}.time`);
-    const t0 = process.hrtime.bigint();
+    const elapsed = stopwatch();
     const child = spawn('/usr/bin/time', ['-v', '-o', timeFile, cmd, ...cmdArgs], {
       cwd: work,
       env: { ...env, ...extraEnv },
@@ -149,7 +148,7 @@ function measure(label, cmd, cmdArgs, extraEnv = {}) {
     let peakTree = 0;
     const sample = setInterval(() => (peakTree = Math.max(peakTree, treeRss(child.pid))), 250);
     child.on('close', (code) => {
-      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      const seconds = elapsed() / 1000;
       clearInterval(sample);
       writeFileSync(join(out, `${label}.out`), text);
       const timeV = readFileSync(timeFile, 'utf8');
@@ -207,7 +206,7 @@ async function runTool(tool, i) {
   return row;
 }
 
-const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const load = loadAverage;
 
 const tools = withPacker ? ['floor', 'kiln', 'packer'] : ['floor', 'kiln'];
 const rows = Object.fromEntries(tools.map((t) => [t, []]));
@@ -254,10 +253,6 @@ function writeSection(dir) {
     }
     (rounds[i - 1] ??= {})[row.tool] = row;
   }
-  const median = (xs) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  };
   const med = (t, k) => median(rows[t].map((r) => r[k]));
   const line = (label, t) => {
     const rs = rows[t];
@@ -301,13 +296,7 @@ function writeSection(dir) {
     'The ten builds share one Node process, so the EC2 SDK and ssh2 load once.',
   ].join('\n');
 
-  const docs = join(root, 'docs/benchmarks.md');
-  let text = readFileSync(docs, 'utf8');
-  const start = '<!-- bench:many-builds:start -->';
-  const end = '<!-- bench:many-builds:end -->';
-  if (!text.includes(start)) text = `${text.trimEnd()}\n\n${start}\n${end}\n`;
-  text = text.replace(new RegExp(`${start}[\\s\\S]*?${end}`), `${start}\n${section}\n${end}`);
-  writeFileSync(docs, text);
+  writeBenchSection('many-builds', section);
   console.log(section);
   console.log(`wrote docs/benchmarks.md (results in ${dir})`);
 }

@@ -6,11 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { cpus } from 'node:os';
+import { loadAverage, median, root, stopwatch, writeBenchSection } from './lib.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const labDir = resolve(root, '../shared/lab/build');
 const template = join(labDir, 'config.json');
 const runs = Number(process.argv[2] ?? 7);
@@ -39,16 +38,11 @@ const fairDir = scratch((t) => {
 });
 
 function time(cmd, args, cwd = labDir) {
-  const t0 = process.hrtime.bigint();
+  const elapsed = stopwatch();
   const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const ms = elapsed();
   return { ms, rc: r.status, out: (r.stdout + r.stderr).trim() };
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const variants = [
   { name: 'validate config.json', args: ['validate', template] },
@@ -76,7 +70,7 @@ for (const v of variants) {
 
 const nodeMs = median(Array.from({ length: runs }, () => time(process.execPath, ['-e', '0']).ms));
 for (const d of [skipDir, fairDir]) rmSync(d, { recursive: true, force: true });
-const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const load = loadAverage();
 
 const date = new Date().toISOString().slice(0, 10);
 const lines = [
@@ -108,12 +102,5 @@ if (failing.length) {
   lines.push('', 'kiln did not exit 0 in this run (the timing still counts start-up and parsing):');
   for (const r of failing) lines.push('', '```', r.kout.split('\n').slice(0, 6).join('\n'), '```');
 }
-const docPath = join(root, 'docs/benchmarks.md');
-const doc = readFileSync(docPath, 'utf8');
-const start = '<!-- bench:validate:start -->';
-const end = '<!-- bench:validate:end -->';
-const i = doc.indexOf(start);
-const j = doc.indexOf(end);
-if (i < 0 || j < 0) throw new Error('docs/benchmarks.md has no bench:validate markers');
-writeFileSync(docPath, doc.slice(0, i + start.length) + '\n' + lines.join('\n') + '\n' + doc.slice(j));
+writeBenchSection('validate', lines.join('\n'));
 console.log('wrote docs/benchmarks.md');
