@@ -108,11 +108,24 @@ async function direct(tag) {
   const v = vars(tag);
   await fsp.mkdir(v.out);
   const inv = join(inventoryDir, `bench-direct-${tag}`);
-  await fsp.writeFile(inv, `packer ansible_host=${env.host} ansible_user=${env.user} ansible_port=${env.port}\n`);
+  await fsp.writeFile(
+    inv,
+    `packer ansible_host=${env.host} ansible_user=${env.user} ansible_port=${env.port}\n`,
+  );
   const args = [
-    '-e', 'packer_build_name="bench"', '-e', 'packer_builder_type=amazon-ebs',
-    '--ssh-extra-args', "'-o IdentitiesOnly=yes'", ...reference, ...v.args,
-    '-e', `ansible_ssh_private_key_file=${env.keyFile}`, '-i', inv, join(fixtures, 'playbook.yml'),
+    '-e',
+    'packer_build_name="bench"',
+    '-e',
+    'packer_builder_type=amazon-ebs',
+    '--ssh-extra-args',
+    "'-o IdentitiesOnly=yes'",
+    ...reference,
+    ...v.args,
+    '-e',
+    `ansible_ssh_private_key_file=${env.keyFile}`,
+    '-i',
+    inv,
+    join(fixtures, 'playbook.yml'),
   ];
   const childEnv = {
     ...process.env,
@@ -149,7 +162,12 @@ try {
         round[which] = which === 'proxy' ? await viaProxy(`p${i}`) : await direct(`d${i}`);
         console.error(`${which} run ${i + 1}: ${round[which].toFixed(0)} ms`);
       } catch (e) {
-        failures.push(`${which} run ${i + 1}: ${e.message.split('\n').filter((l) => /fatal|UNREACHABLE|failed:/.test(l)).join(' ')}`);
+        failures.push(
+          `${which} run ${i + 1}: ${e.message
+            .split('\n')
+            .filter((l) => /fatal|UNREACHABLE|failed:/.test(l))
+            .join(' ')}`,
+        );
         console.error(failures.at(-1));
       }
     }

@@ -8,7 +8,16 @@
 // Usage (root, after `npm run build`): node bench/file-upload.mjs [runs] [MiB]
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import {
+  createReadStream,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  openSync,
+  writeSync,
+  closeSync,
+} from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, root, stopwatch, writeBenchSection } from './lib.mjs';
@@ -39,7 +48,16 @@ const want = await sha256(src);
 
 const env = await startSshEnv({ recordCommands: false });
 const dest = (tool) => `/tmp/kiln-bench-dst-${process.pid}-${tool}.bin`;
-const sshOpts = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR'];
+const sshOpts = [
+  '-o',
+  'StrictHostKeyChecking=no',
+  '-o',
+  'UserKnownHostsFile=/dev/null',
+  '-o',
+  'BatchMode=yes',
+  '-o',
+  'LogLevel=ERROR',
+];
 const childEnv = { PATH: process.env.PATH, HOME: process.env.HOME ?? '/tmp', CHECKPOINT_DISABLE: '1' };
 
 function template(method, source = src, name = method) {
@@ -70,16 +88,70 @@ writeFileSync(tiny, 'x');
 const tplTiny = template('scp', tiny, 'tiny');
 const fixed = [
   { name: 'kiln', cmd: process.execPath, args: [join(root, 'bin/kiln'), 'build', '-color=false', tplTiny] },
-  { name: 'scp', cmd: 'scp', args: [...sshOpts, '-i', env.keyFile, '-P', String(env.port), tiny, `${env.user}@127.0.0.1:${dest('tiny')}`] },
+  {
+    name: 'scp',
+    cmd: 'scp',
+    args: [
+      ...sshOpts,
+      '-i',
+      env.keyFile,
+      '-P',
+      String(env.port),
+      tiny,
+      `${env.user}@127.0.0.1:${dest('tiny')}`,
+    ],
+  },
 ];
 const fixedTimes = new Map(fixed.map((t) => [t.name, []]));
 
 const tools = [
-  { name: 'kiln build (file provisioner, scp)', cmd: process.execPath, args: [join(root, 'bin/kiln'), 'build', '-color=false', tplScp], out: dest('build-scp') },
-  { name: 'kiln build (file provisioner, sftp)', cmd: process.execPath, args: [join(root, 'bin/kiln'), 'build', '-color=false', tplSftp], out: dest('build-sftp') },
-  { name: 'OpenSSH scp (SFTP protocol, default)', cmd: 'scp', args: [...sshOpts, '-i', env.keyFile, '-P', String(env.port), src, `${env.user}@127.0.0.1:${dest('scp')}`], out: dest('scp') },
-  { name: 'OpenSSH scp -O (legacy scp protocol)', cmd: 'scp', args: ['-O', ...sshOpts, '-i', env.keyFile, '-P', String(env.port), src, `${env.user}@127.0.0.1:${dest('scpO')}`], out: dest('scpO') },
-  { name: 'packer 1.6.6 build (file provisioner, scp)', cmd: 'packer', args: ['build', '-color=false', tplScp], out: dest('build-scp') },
+  {
+    name: 'kiln build (file provisioner, scp)',
+    cmd: process.execPath,
+    args: [join(root, 'bin/kiln'), 'build', '-color=false', tplScp],
+    out: dest('build-scp'),
+  },
+  {
+    name: 'kiln build (file provisioner, sftp)',
+    cmd: process.execPath,
+    args: [join(root, 'bin/kiln'), 'build', '-color=false', tplSftp],
+    out: dest('build-sftp'),
+  },
+  {
+    name: 'OpenSSH scp (SFTP protocol, default)',
+    cmd: 'scp',
+    args: [
+      ...sshOpts,
+      '-i',
+      env.keyFile,
+      '-P',
+      String(env.port),
+      src,
+      `${env.user}@127.0.0.1:${dest('scp')}`,
+    ],
+    out: dest('scp'),
+  },
+  {
+    name: 'OpenSSH scp -O (legacy scp protocol)',
+    cmd: 'scp',
+    args: [
+      '-O',
+      ...sshOpts,
+      '-i',
+      env.keyFile,
+      '-P',
+      String(env.port),
+      src,
+      `${env.user}@127.0.0.1:${dest('scpO')}`,
+    ],
+    out: dest('scpO'),
+  },
+  {
+    name: 'packer 1.6.6 build (file provisioner, scp)',
+    cmd: 'packer',
+    args: ['build', '-color=false', tplScp],
+    out: dest('build-scp'),
+  },
 ];
 
 const times = new Map(tools.map((t) => [t.name, []]));
@@ -98,8 +170,19 @@ try {
       const ok = r.status === 0 && (await sha256(t.out)) === want;
       if (ok) times.get(t.name).push(ms);
       if (ok) cpuTimes.get(t.name).push(cpu);
-      else failures.push({ name: t.name, text: `rc ${r.status}: ${(r.stdout + r.stderr).trim().split('\n').filter((l) => /fail|error/i.test(l))[0] ?? ''}` });
-      console.log(`${t.name}: ${(ms / 1000).toFixed(2)} s, client CPU ${cpu.toFixed(2)} s${ok ? '' : ' (FAILED)'}`);
+      else
+        failures.push({
+          name: t.name,
+          text: `rc ${r.status}: ${
+            (r.stdout + r.stderr)
+              .trim()
+              .split('\n')
+              .filter((l) => /fail|error/i.test(l))[0] ?? ''
+          }`,
+        });
+      console.log(
+        `${t.name}: ${(ms / 1000).toFixed(2)} s, client CPU ${cpu.toFixed(2)} s${ok ? '' : ' (FAILED)'}`,
+      );
       rmSync(t.out, { force: true });
     }
     for (const t of fixed) {
@@ -128,7 +211,6 @@ const rows = tools.map((t) => {
 });
 const cpu = (readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) ?? [])[1] ?? 'unknown CPU';
 
-
 const date = new Date().toISOString().slice(0, 10);
 const load = `load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after (a shared machine: compare rows of the same run only)`;
 const section = [
@@ -143,9 +225,9 @@ const section = [
   ...rows,
   '',
   `Fixed cost, the same commands with a 1-byte file (median): kiln build ${(median(fixedTimes.get('kiln')) / 1000).toFixed(2)} s, OpenSSH scp ${(median(fixedTimes.get('scp')) / 1000).toFixed(2)} s.`,
-  'Where kiln\'s time goes: Node start-up and module loading (ssh2 included) and the `scp -t` process the',
-  'server starts (OpenSSH scp talks to sshd\'s in-process SFTP server) make the fixed cost; the transfer',
-  'itself is AES-128-GCM through OpenSSL (ssh2\'s binding), with packet buffers reused from a pool,',
+  "Where kiln's time goes: Node start-up and module loading (ssh2 included) and the `scp -t` process the",
+  "server starts (OpenSSH scp talks to sshd's in-process SFTP server) make the fixed cost; the transfer",
+  "itself is AES-128-GCM through OpenSSL (ssh2's binding), with packet buffers reused from a pool,",
   'one writev per event-loop tick and file reads into two reused 1 MiB buffers (fresh buffers cost',
   'page faults that, on this VM, weighed as much as the encryption).',
 ].join('\n');

@@ -65,7 +65,9 @@ for (const v of variants) {
   const km = median(k);
   const pm = median(p);
   rows.push({ ...v, km, pm, ratio: km / pm, krc: kr.rc, prc: pr.rc, kout: kr.out, pout: pr.out });
-  console.log(`${v.name}: kiln ${km.toFixed(0)} ms (rc ${kr.rc}), packer ${pm.toFixed(0)} ms (rc ${pr.rc}), ratio ${(km / pm).toFixed(3)}`);
+  console.log(
+    `${v.name}: kiln ${km.toFixed(0)} ms (rc ${kr.rc}), packer ${pm.toFixed(0)} ms (rc ${pr.rc}), ratio ${(km / pm).toFixed(3)}`,
+  );
 }
 
 const nodeMs = median(Array.from({ length: runs }, () => time(process.execPath, ['-e', '0']).ms));
@@ -80,7 +82,8 @@ const lines = [
   '| command | kiln | packer 1.6.6 | kiln / packer | exit codes (kiln, packer) |',
   '|---|---|---|---|---|',
   ...rows.map(
-    (r) => `| \`${r.name}\` | ${r.km.toFixed(0)} ms | ${r.pm.toFixed(0)} ms | ${r.ratio.toFixed(3)} | ${r.krc}, ${r.prc} |`,
+    (r) =>
+      `| \`${r.name}\` | ${r.km.toFixed(0)} ms | ${r.pm.toFixed(0)} ms | ${r.ratio.toFixed(3)} | ${r.krc}, ${r.prc} |`,
   ),
   '',
   `For scale: \`node -e 0\` alone took ${nodeMs.toFixed(0)} ms (median); load average at the end: ${load}.`,
@@ -92,7 +95,7 @@ const lines = [
   '',
   'Where the time goes: kiln caches the `ansible-playbook --version` check per executable',
   '(docs/compatibility.md, ansible), so after the first run kiln pays no Python start-up; the',
-  'rest is Node start-up (`node -e 0`) and loading kiln\'s ES modules (71 files on this',
+  "rest is Node start-up (`node -e 0`) and loading kiln's ES modules (71 files on this",
   'path, mostly ESM resolution per a CPU profile). Packer, which stops early on the untouched',
   'template, is faster there than on the like-for-like row; bundling the validate path into one',
   'file is the next step toward 0.2× on the untouched template.',
