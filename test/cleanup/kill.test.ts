@@ -166,10 +166,9 @@ function runIdIn(params: URLSearchParams): string | undefined {
   return undefined;
 }
 
-/** One build to kill: its proxy, the run id it carries, the build process. */
+/** One build to kill: its proxy, the build process, the marker its provisioners print or make. */
 interface Case {
   proxy: Ec2Proxy;
-  runId(): string | undefined;
   build: RunningKiln;
   marker: string;
 }
@@ -191,7 +190,7 @@ interface Point {
   absent?: string[];
 }
 
-/** The proxy has seen `action` after `after`, and (answered) moto has done it. */
+/** The proxy has seen `action` (after `after`, when given), and with `done` moto has answered it. */
 function saw(c: Case, action: string, opts: { after?: string; done?: boolean } = {}): boolean {
   const log = c.proxy.log();
   const from = opts.after === undefined ? 0 : log.findIndex((e) => e.action === opts.after);
@@ -364,7 +363,7 @@ async function killAt(point: Point): Promise<{ runId: string; left: string[]; ou
       ),
     );
     const build = startKiln(['build', '-color=false', file], { env, cwd: dir, detached: true });
-    const c: Case = { proxy, runId: () => runId, build, marker };
+    const c: Case = { proxy, build, marker };
     const deadline = Date.now() + 150_000;
     try {
       while (!point.ready(c)) {
