@@ -1,7 +1,9 @@
 /**
  * `vault_aws_engine` (spec §A.1): AWS keys from a Vault AWS secrets engine, read over Vault's HTTP
  * API at VAULT_ADDR (default https://127.0.0.1:8200) with VAULT_TOKEN (and VAULT_NAMESPACE,
- * VAULT_SKIP_VERIFY as Vault's own client honours them).
+ * VAULT_CACERT, VAULT_CAPATH and VAULT_SKIP_VERIFY as Vault's own client honours them: the CA file,
+ * else every certificate file of the CA folder, replaces the system's roots; skip-verify trusts any
+ * certificate). `waitForVaultKeys` is the wait for new keys to work on AWS (StepPreValidate).
  *
  * - no `role_arn`: GET /v1/<engine_name>/creds/<name> (Packer 1.6.6 did only this);
  * - with `role_arn`: PUT /v1/<engine_name>/sts/<name> with {role_arn, ttl} (today's plugin, §F).
@@ -9,8 +11,11 @@
  * Packer read Vault in Prepare; kiln reads it when the build starts (prepare has no side effects,
  * so `kiln validate` does not contact Vault).
  */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { VaultAwsEngineConfig } from './config.js';
-import type { StaticCredentials } from './aws.js';
+import { awsErrorCode, type StaticCredentials } from './aws.js';
+import { sleep } from './waiters.js';
 
 interface VaultAnswer {
   status: number;
@@ -22,7 +27,7 @@ async function vaultRequest(
   url: URL,
   headers: Record<string, string>,
   body: string | undefined,
-  skipVerify: boolean,
+  tls: VaultTls,
 ): Promise<VaultAnswer> {
   const mod = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
   return new Promise((resolve, reject) => {
@@ -31,7 +36,8 @@ async function vaultRequest(
       {
         method,
         headers: { ...headers, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
-        ...(url.protocol === 'https:' && skipVerify ? { rejectUnauthorized: false } : {}),
+        ...(url.protocol === 'https:' && tls.skipVerify ? { rejectUnauthorized: false } : {}),
+        ...(url.protocol === 'https:' && tls.ca ? { ca: tls.ca } : {}),
         timeout: 60_000,
       },
       (res) => {
@@ -49,6 +55,60 @@ async function vaultRequest(
   });
 }
 
+interface VaultTls {
+  skipVerify: boolean;
+  /** PEM certificates trusted instead of the system's roots (VAULT_CACERT / VAULT_CAPATH). */
+  ca?: string[];
+}
+
+/** Node's certificate-chain errors that Go reports as an unknown authority. */
+const UNKNOWN_AUTHORITY = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+]);
+
+/**
+ * The TLS settings of Vault's client from the environment: VAULT_SKIP_VERIFY (Go's boolean
+ * spellings), VAULT_CACERT (one PEM file), else VAULT_CAPATH (every PEM file of a folder).
+ */
+export async function vaultTls(env: NodeJS.ProcessEnv = process.env): Promise<VaultTls> {
+  const skipVerify = ['1', 'true', 't', 'TRUE', 'True', 'T'].includes(env.VAULT_SKIP_VERIFY ?? '');
+  const file = env.VAULT_CACERT ?? '';
+  const dir = env.VAULT_CAPATH ?? '';
+  const why = (err: unknown) => (err instanceof Error ? err.message : String(err));
+  if (file !== '') {
+    let pem: string;
+    try {
+      pem = await readFile(file, 'utf8');
+    } catch (err) {
+      throw new Error(`Cannot read the Vault CA certificate VAULT_CACERT=${file}: ${why(err)}`);
+    }
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new Error(`Cannot use the Vault CA certificate VAULT_CACERT=${file}: no PEM certificate in it`);
+    }
+    return { skipVerify, ca: [pem] };
+  }
+  if (dir !== '') {
+    const ca: string[] = [];
+    try {
+      for (const name of (await readdir(dir)).sort()) {
+        const text = await readFile(join(dir, name), 'utf8').catch(() => '');
+        if (text.includes('-----BEGIN CERTIFICATE-----')) ca.push(text);
+      }
+    } catch (err) {
+      throw new Error(`Cannot read the Vault CA folder VAULT_CAPATH=${dir}: ${why(err)}`);
+    }
+    if (ca.length === 0) {
+      throw new Error(`Cannot use the Vault CA folder VAULT_CAPATH=${dir}: no PEM certificate in it`);
+    }
+    return { skipVerify, ca };
+  }
+  return { skipVerify };
+}
+
 /** Go's url.Error text for a failed request: `Get "<url>": dial tcp <host>: connect: connection refused`. */
 function transportError(method: string, url: URL, err: unknown): string {
   const verb = method === 'GET' ? 'Get' : 'Put';
@@ -57,9 +117,11 @@ function transportError(method: string, url: URL, err: unknown): string {
   const why =
     code === 'ECONNREFUSED'
       ? `dial tcp ${url.hostname}:${port}: connect: connection refused`
-      : err instanceof Error
-        ? err.message
-        : String(err);
+      : code !== undefined && UNKNOWN_AUTHORITY.has(code)
+        ? 'x509: certificate signed by unknown authority'
+        : err instanceof Error
+          ? err.message
+          : String(err);
   return `${verb} "${url.href}": ${why}`;
 }
 
@@ -95,14 +157,14 @@ export async function readVaultCredentials(
   const headers: Record<string, string> = {};
   if (env.VAULT_TOKEN) headers['X-Vault-Token'] = env.VAULT_TOKEN;
   if (env.VAULT_NAMESPACE) headers['X-Vault-Namespace'] = env.VAULT_NAMESPACE;
-  const skipVerify = ['1', 'true', 't', 'TRUE', 'True', 'T'].includes(env.VAULT_SKIP_VERIFY ?? '');
+  const tls = await vaultTls(env);
   const method = useSts ? 'PUT' : 'GET';
   const body = useSts
     ? JSON.stringify({ role_arn: engine.role_arn, ...(engine.ttl !== '' ? { ttl: engine.ttl } : {}) })
     : undefined;
   let answer: VaultAnswer;
   try {
-    answer = await vaultRequest(method, url, headers, body, skipVerify);
+    answer = await vaultRequest(method, url, headers, body, tls);
   } catch (err) {
     throw new Error(`Error reading vault secret: ${transportError(method, url, err)}`); // parity:
   }
@@ -133,4 +195,36 @@ export async function readVaultCredentials(
     secretAccessKey,
     ...(typeof token === 'string' && token !== '' ? { sessionToken: token } : {}),
   };
+}
+
+/** How many times StepPreValidate tries DescribeRegions with new Vault keys (Packer 1.6.6: 11). */
+export const VAULT_WAIT_TRIES = 11;
+
+/**
+ * Waits for Vault-made keys to work on AWS (StepPreValidate): `describe` (DescribeRegions) is tried
+ * up to 11 times while AWS answers AuthFailure, 200 ms apart doubling to 30 s (Packer's retry
+ * backoff). Any other error, or the 11th AuthFailure, ends the wait with Packer's message. Returns
+ * the answer (region validation reuses it). `pause` and `initialMs` are for tests.
+ */
+export async function waitForVaultKeys<T>(
+  describe: () => Promise<T>,
+  signal?: AbortSignal,
+  opts: { initialMs?: number; pause?: (ms: number, signal?: AbortSignal) => Promise<void> } = {},
+): Promise<T> {
+  const pause = opts.pause ?? sleep;
+  let delay = opts.initialMs ?? 200;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await describe();
+    } catch (err) {
+      if (awsErrorCode(err) !== 'AuthFailure' || attempt >= VAULT_WAIT_TRIES || signal?.aborted) {
+        if (signal?.aborted) throw err;
+        throw new Error(
+          'Was unable to Authenticate to AWS using Vault-Generated Credentials within the retry timeout.',
+        ); // parity:
+      }
+    }
+    await pause(delay, signal);
+    delay = Math.min(delay * 2, 30_000);
+  }
 }

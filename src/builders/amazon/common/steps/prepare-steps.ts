@@ -13,6 +13,7 @@ import { goDump } from '../go-format.js';
 import { timeOrderedUuid } from '../uuid.js';
 import { alreadyGone, attemptsOf, lookUp, mayHaveHappened } from '../retry.js';
 import { EC2_TRUST_POLICY, policyJson, waitExists, type Iam } from '../iam.js';
+import { waitForVaultKeys } from '../vault.js';
 
 type S = AmazonState;
 
@@ -31,18 +32,14 @@ export const stepPreValidate: Step<S> = {
       ui.say(
         "You're using Vault-generated AWS credentials. It may take a few moments for them to become available on AWS. Waiting...",
       );
-      try {
-        described = await retry(
-          11,
-          () => client.send(new sdk.DescribeRegionsCommand({}), { abortSignal: signal }),
-          (err) => awsErrorCode(err) === 'AuthFailure',
-          signal,
-        );
-      } catch {
-        throw new Error(
-          'Was unable to Authenticate to AWS using Vault-Generated Credentials within the retry timeout.',
-        ); // parity:
-      }
+      described = await waitForVaultKeys(
+        () => client.send(new sdk.DescribeRegionsCommand({}), { abortSignal: signal }),
+        signal,
+        // Tests shorten the 200 ms first pause (the whole wait is about two minutes).
+        process.env.KILN_TEST_VAULT_RETRY_MS
+          ? { initialMs: Number(process.env.KILN_TEST_VAULT_RETRY_MS) }
+          : {},
+      );
     }
     if (!c.skip_region_validation) {
       const regions = [...c.ami_regions, state.ec2.region].filter((r) => r !== '');
