@@ -12,12 +12,9 @@
  * (GET /v1/<mount>/creds/<role>, PUT /v1/<mount>/sts/<role>: `{"data": {"access_key",
  * "secret_key", "security_token"}}`, errors as `{"errors": [...]}`); the EC2 side (moto) is real.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
-import { writeFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { ConfigError } from '../../src/util/errors.js';
@@ -25,10 +22,9 @@ import { prepareEbs } from '../../src/builders/amazon-ebs/config.js';
 import { readVaultCredentials } from '../../src/builders/amazon/common/vault.js';
 import { serviceEndpoint } from '../../src/builders/amazon/common/iam.js';
 import { assumeRoleInput, assumeRoleProvider } from '../../src/builders/amazon/common/assume-role.js';
-import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
+import { amazonEnv } from '../env/amazon-env.js';
 import { freePort } from '../env/ssh-env.js';
-import { AWS_TEST_ENV, runKiln } from '../env/kiln-cli.js';
-import { packerConfig, referenceConfig, runBuild, testEnv } from './helpers.js';
+import { packerConfig, runBuild } from './helpers.js';
 
 interface Seen {
   action: string;
@@ -121,31 +117,26 @@ function ec2ErrorDoc(code: string, message: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>kiln-test</RequestID></Response>`;
 }
 
-let moto: Moto;
-let inst: MotoInstance;
 let rec: Recorder;
-
-before(async () => {
-  moto = await startMoto();
-  inst = await startMotoInstance(moto);
-  testEnv(inst);
-  rec = await startRecorder(moto.endpoint);
-  process.env.AWS_ENDPOINT_URL_IAM = rec.endpoint;
-  process.env.AWS_ENDPOINT_URL_STS = rec.endpoint;
-});
-
-after(async () => {
-  delete process.env.AWS_ENDPOINT_URL_IAM;
-  delete process.env.AWS_ENDPOINT_URL_STS;
-  await rec?.close();
-  await inst?.stop();
-  await moto?.stop();
+const env = amazonEnv({
+  processEnv: true,
+  dir: 'kiln-cred-',
+  async setUp() {
+    rec = await startRecorder(env.moto.endpoint);
+    process.env.AWS_ENDPOINT_URL_IAM = rec.endpoint;
+    process.env.AWS_ENDPOINT_URL_STS = rec.endpoint;
+  },
+  async tearDown() {
+    delete process.env.AWS_ENDPOINT_URL_IAM;
+    delete process.env.AWS_ENDPOINT_URL_STS;
+    await rec?.close();
+  },
 });
 
 /** A config that stops at StepPreValidate (its AMI name is taken) after the EC2 calls that prove the identity. */
 function stopsAtPrevalidate(over: Record<string, unknown>) {
-  return referenceConfig(moto, inst, {
-    ami_name: moto.seed.source_ami_name,
+  return env.config({
+    ami_name: env.moto.seed.source_ami_name,
     custom_endpoint_ec2: rec.endpoint,
     ...over,
   });
@@ -155,11 +146,7 @@ const TAKEN = /^Error: AMI Name: '.*' is used by an existing AMI: ami-/;
 
 describe('assume_role against moto STS', () => {
   it('signs every EC2 and IAM call of a build with the assumed role', async () => {
-    const iam = new IAMClient({
-      region: 'us-east-1',
-      endpoint: moto.endpoint,
-      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    });
+    const iam = new IAMClient(env.clientConfig('us-east-1'));
     const role = await iam.send(
       new CreateRoleCommand({
         RoleName: 'kiln-build-role',
@@ -170,7 +157,7 @@ describe('assume_role against moto STS', () => {
     rec.seen.length = 0;
     rec.issued.length = 0;
     const { artifact, error, ui } = await runBuild(
-      referenceConfig(moto, inst, {
+      env.config({
         custom_endpoint_ec2: rec.endpoint,
         assume_role: {
           role_arn: arn,
@@ -216,8 +203,7 @@ describe('assume_role against moto STS', () => {
     );
     // Whose key that is, according to moto's STS (moto does not check signatures).
     const sts = new STSClient({
-      region: 'us-east-1',
-      endpoint: moto.endpoint,
+      ...env.clientConfig('us-east-1'),
       credentials: { accessKeyId: assumedKey, secretAccessKey: 'x' },
     });
     const me = await sts.send(new GetCallerIdentityCommand({}));
@@ -536,43 +522,34 @@ describe('IAM and STS endpoints', () => {
 
 describe('options kiln refuses at kiln validate', () => {
   it('winrm fails validation with the option named; ssh_interface session_manager passes', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kiln-cred-'));
-    try {
-      const base = {
-        type: 'amazon-ebs',
-        region: 'us-east-1',
-        ami_name: 'kiln-x',
-        instance_type: 't3.micro',
-        source_ami: 'ami-12345678',
-      };
-      const file = join(dir, 't.json');
-      await writeFile(
-        file,
-        JSON.stringify({
-          builders: [
-            { ...base, name: 'win', communicator: 'winrm', winrm_username: 'Administrator' },
-            {
-              ...base,
-              name: 'ssm',
-              ssh_username: 'ec2-user',
-              ssh_interface: 'session_manager',
-              iam_instance_profile: 'SSMInstanceProfile',
-            },
-          ],
-        }),
-      );
-      const r = await runKiln(['validate', file], { env: { ...AWS_TEST_ENV } });
-      assert.equal(r.code, 1, r.out);
-      // validate wraps long lines
-      const out = r.out.replace(/\s+/g, ' ');
-      assert.match(
-        out,
-        /Cannot use communicator "winrm" with amazon-ebs: kiln has no WinRM communicator yet \(see docs\/compatibility\.md\)/,
-      );
-      // session_manager is supported (test/amazon/session-manager.test.ts): nothing about it.
-      assert.doesNotMatch(out, /session_manager|Session Manager/);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const base = {
+      type: 'amazon-ebs',
+      region: 'us-east-1',
+      ami_name: 'kiln-x',
+      instance_type: 't3.micro',
+      source_ami: 'ami-12345678',
+    };
+    const file = await env.writeTemplate('t.json', {
+      builders: [
+        { ...base, name: 'win', communicator: 'winrm', winrm_username: 'Administrator' },
+        {
+          ...base,
+          name: 'ssm',
+          ssh_username: 'ec2-user',
+          ssh_interface: 'session_manager',
+          iam_instance_profile: 'SSMInstanceProfile',
+        },
+      ],
+    });
+    const r = await env.kiln(['validate', file]);
+    assert.equal(r.code, 1, r.out);
+    // validate wraps long lines
+    const out = r.out.replace(/\s+/g, ' ');
+    assert.match(
+      out,
+      /Cannot use communicator "winrm" with amazon-ebs: kiln has no WinRM communicator yet \(see docs\/compatibility\.md\)/,
+    );
+    // session_manager is supported (test/amazon/session-manager.test.ts): nothing about it.
+    assert.doesNotMatch(out, /session_manager|Session Manager/);
   });
 });

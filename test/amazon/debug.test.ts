@@ -9,45 +9,28 @@
  *
  * The first two builds run without a terminal (own session, stdin a pipe of newlines). Like Packer,
  * kiln reads pause answers from the terminal only, so there -debug does not pause (packer-core
- * §5.2). The third, a spot build, runs on a pseudo-terminal (`script`) and types Enter at each
- * pause (test/reference/debug.test.ts does the same for the on-demand reference template).
+ * §5.2). The third, a spot build, runs on a pseudo-terminal (test/env `runKilnOnTerminal`, util-linux
+ * `script`) and types Enter at each pause (test/reference/debug.test.ts does the same for the
+ * on-demand reference template).
  *
  * While kiln runs, the provisioner waits on the "instance" (the local sshd) for a file the test
  * creates once it has looked at the disk, so the checks happen while the key is in use.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DescribeKeyPairsCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { AWS_TEST_ENV, KILN } from '../env/kiln-cli.js';
-import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
-import { ec2 } from './helpers.js';
+import { DescribeKeyPairsCommand } from '@aws-sdk/client-ec2';
+import { amazonEnv } from '../env/amazon-env.js';
+import type { RunningKiln } from '../env/kiln-cli.js';
 
 const run = promisify(execFile);
 
-let moto: Moto;
-let inst: MotoInstance;
-let api: EC2Client;
-let root: string;
-
-before(async () => {
-  moto = await startMoto();
-  inst = await startMotoInstance(moto);
-  api = ec2(moto);
-  root = await mkdtemp(join(tmpdir(), 'kiln-ebs-debug-'));
-});
-
-after(async () => {
-  await inst?.stop();
-  await moto?.stop();
-  if (root) await rm(root, { recursive: true, force: true });
-});
+const env = amazonEnv({ dir: 'kiln-ebs-debug-' });
 
 function template(gate: string): unknown {
   return {
@@ -57,18 +40,11 @@ function template(gate: string): unknown {
         ami_name: `kiln-debug-${randomUUID().slice(0, 8)}`,
         instance_type: 't4g.medium',
         region: 'us-east-1',
-        source_ami: moto.seed.source_ami,
-        ssh_username: inst.user,
-        ssh_bastion_host: '127.0.0.1',
-        ssh_bastion_port: String(inst.bastion.port),
-        ssh_bastion_username: inst.bastion.user,
-        ssh_bastion_agent_auth: true,
+        source_ami: env.moto.seed.source_ami,
+        ...env.access(),
         ssh_timeout: '1m',
-        subnet_id: moto.seed.most_free_subnet,
-        security_group_ids: [moto.seed.security_group_id],
-        custom_endpoint_ec2: moto.endpoint,
-        ssh_host: '127.0.0.1',
-        ssh_port: String(inst.port),
+        subnet_id: env.moto.seed.most_free_subnet,
+        security_group_ids: [env.moto.seed.security_group_id],
       },
     ],
     // Holds the build (bounded) until the test has looked at the disk.
@@ -81,57 +57,15 @@ function template(gate: string): unknown {
   };
 }
 
-interface Running {
-  out(): string;
-  waitFor(re: RegExp): Promise<void>;
-  done: Promise<{ code: number | null; out: string }>;
-}
-
 /** kiln in its own session (no controlling terminal), stdin a pipe of newlines. */
-function kilnNoTerminal(args: string[], cwd: string, env: Record<string, string>): Running {
-  const child = spawn(process.execPath, [KILN, ...args], {
+function kilnNoTerminal(args: string[], cwd: string, extra: Record<string, string>): RunningKiln {
+  return env.startKiln(args, {
     cwd,
-    env: { ...process.env, ...AWS_TEST_ENV, SSH_AUTH_SOCK: inst.agentSock, ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
+    env: extra,
+    input: '\n'.repeat(100),
     detached: true,
+    timeoutMs: 180_000,
   });
-  child.stdin.end('\n'.repeat(100));
-  let out = '';
-  const watchers = new Set<() => void>();
-  const add = (d: Buffer) => {
-    out += d.toString();
-    for (const w of watchers) w();
-  };
-  child.stdout.on('data', add);
-  child.stderr.on('data', add);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-  const done = new Promise<{ code: number | null; out: string }>((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      for (const w of watchers) w();
-      resolve({ code, out });
-    }),
-  );
-  let ended = false;
-  void done.then(() => (ended = true));
-  return {
-    out: () => out,
-    done,
-    waitFor: (re) =>
-      new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (re.test(out)) {
-            watchers.delete(check);
-            resolve();
-          } else if (ended) {
-            watchers.delete(check);
-            reject(new Error(`kiln ended before printing ${re}:\n${out}`));
-          }
-        };
-        watchers.add(check);
-        check();
-      }),
-  };
 }
 
 /** Every regular file below `dir` whose content holds a private key. */
@@ -147,7 +81,7 @@ async function privateKeyFiles(dir: string): Promise<string[]> {
 }
 
 async function dirs(name: string): Promise<{ work: string; tmp: string; home: string; gate: string }> {
-  const base = await mkdtemp(join(root, `${name}-`));
+  const base = await mkdtemp(join(env.dir, `${name}-`));
   const work = join(base, 'work');
   const tmp = join(base, 'tmp');
   const home = join(base, 'home');
@@ -165,14 +99,14 @@ describe('amazon-ebs temporary key on disk', () => {
       HOME: d.home,
     });
     try {
-      await k.waitFor(/Connected to SSH!/);
+      await k.waitFor(/Connected to SSH!/, 180_000);
       const pem = join(d.work, 'ec2_amazon-ebs.pem');
       assert.equal((await stat(pem)).mode & 0o777, 0o600);
       // The only private key on disk is that file, and it is the key pair's private half.
       assert.deepEqual(await privateKeyFiles(join(d.work, '..')), [pem]);
       const pub = (await run('ssh-keygen', ['-y', '-f', pem])).stdout.trim().split(' ')[1];
       const keyName = /Creating temporary keypair: (\S+)/.exec(k.out())?.[1] ?? '';
-      const pair = await api.send(
+      const pair = await env.ec2.send(
         new DescribeKeyPairsCommand({ KeyNames: [keyName], IncludePublicKey: true }),
       );
       assert.equal(pair.KeyPairs?.[0]?.PublicKey?.trim().split(' ')[1], pub);
@@ -199,7 +133,7 @@ describe('amazon-ebs temporary key on disk', () => {
       HOME: d.home,
     });
     try {
-      await k.waitFor(/Connected to SSH!/);
+      await k.waitFor(/Connected to SSH!/, 180_000);
       assert.match(k.out(), /Creating temporary keypair: packer_/);
       assert.deepEqual(await privateKeyFiles(join(d.work, '..')), []);
       assert.deepEqual(await readdir(d.work), ['build.json']);
@@ -222,11 +156,10 @@ describe('amazon-ebs temporary key on disk', () => {
     await writeFile(join(d.work, 'build.json'), JSON.stringify(tpl));
     const pem = join(d.work, 'ec2_amazon-ebs.pem');
     const seen: { where: string; step: string; pemMode?: number; before: string }[] = [];
-    const { code, out } = await onTerminal(
+    const { code, out } = await env.kilnOnTerminal(
       ['build', '-debug', '-color=false', 'build.json'],
-      d.work,
-      { TMPDIR: d.tmp, HOME: d.home },
-      async (where, step, before) => {
+      { cwd: d.work, env: { TMPDIR: d.tmp, HOME: d.home } },
+      async ({ where, step, before }) => {
         const mode = await stat(pem).then(
           (st) => st.mode & 0o777,
           () => undefined,
@@ -267,61 +200,3 @@ describe('amazon-ebs temporary key on disk', () => {
     assert.match(out, /Terminating the source AWS instance/);
   });
 });
-
-/**
- * Runs kiln on a pseudo-terminal (util-linux `script`): kiln, like Packer, reads pause answers from
- * the terminal. `onPause` runs at each pause, then Enter is typed.
- */
-function onTerminal(
-  args: string[],
-  cwd: string,
-  env: Record<string, string>,
-  onPause: (where: string, step: string, before: string) => Promise<void>,
-): Promise<{ code: number | null; out: string }> {
-  const prompt =
-    /Pausing (after run of|before cleanup of|before the next provisioner)(?: step '([^']+)'| )\. Press enter to continue\. $/;
-  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'script',
-      ['-q', '-f', '-e', '-c', [process.execPath, KILN, ...args].map(quote).join(' '), '/dev/null'],
-      {
-        cwd,
-        env: { ...process.env, ...AWS_TEST_ENV, SSH_AUTH_SOCK: inst.agentSock, ...env },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
-    );
-    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-    let out = '';
-    let busy = false;
-    const check = () => {
-      if (busy) return;
-      const m = prompt.exec(out);
-      if (!m) return;
-      busy = true;
-      const before = out.slice(0, m.index);
-      out = out.slice(0, out.length - 1) + '\n'; // this prompt is handled
-      onPause(m[1], m[2] ?? '', before).then(
-        () => {
-          busy = false;
-          child.stdin.write('\n');
-          check();
-        },
-        (err: unknown) => {
-          child.kill('SIGKILL');
-          reject(err as Error);
-        },
-      );
-    };
-    const onData = (b: Buffer) => {
-      out += b.toString().replace(/\r\n/g, '\n');
-      check();
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}

@@ -19,6 +19,7 @@ import { runEbs } from '../../src/builders/amazon-ebs/run.js';
 import * as interpolate from '../../src/interpolate/index.js';
 import type { TemplateEngine } from '../../src/config/decode.js';
 import { motoEc2, type Moto, type MotoInstance } from '../env/moto.js';
+import { referenceConfig as envReferenceConfig, useProcessEnv } from '../env/amazon-env.js';
 
 export class RecordingUi implements Ui {
   readonly lines: string[] = [];
@@ -76,45 +77,7 @@ export function packerConfig(over: Partial<PackerConfig> = {}): PackerConfig {
 
 /** A reference-like template config (§ lab build/config.json) pointed at the test environment. */
 export function referenceConfig(moto: Moto, inst: MotoInstance, over: RawConfig = {}): RawConfig {
-  return {
-    ami_name: `kiln-test-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
-    instance_type: 't4g.medium',
-    region: 'us-east-1',
-    source_ami_filter: {
-      filters: {
-        'virtualization-type': 'hvm',
-        name: 'al2023-ami-2023.*-kernel-6.1-arm64',
-        'root-device-type': 'ebs',
-      },
-      owners: 'amazon',
-      most_recent: true,
-    },
-    ssh_username: inst.user,
-    ssh_bastion_host: inst.bastion.host,
-    ssh_bastion_port: String(inst.bastion.port),
-    ssh_bastion_username: inst.bastion.user,
-    ssh_bastion_agent_auth: true,
-    ssh_timeout: '1m',
-    ssh_clear_authorized_keys: 'true',
-    iam_instance_profile: '',
-    tags: { Name: 'kiln-test', Environment: 'dev' },
-    vpc_filter: { filters: { 'tag:Environment': 'dev', isDefault: 'false' } },
-    subnet_filter: { filters: { 'tag:Name': 'vpc-dev-private-us-east-*' }, most_free: true },
-    security_group_ids: [moto.seed.security_group_id],
-    launch_block_device_mappings: [
-      {
-        device_name: '/dev/xvda',
-        encrypted: true,
-        kms_key_id: moto.seed.kms_key_id,
-        delete_on_termination: true,
-        volume_type: 'gp3',
-      },
-    ],
-    custom_endpoint_ec2: moto.endpoint,
-    ssh_host: '127.0.0.1',
-    ssh_port: String(inst.port),
-    ...over,
-  };
+  return envReferenceConfig(moto, inst, over);
 }
 
 export interface BuildOutcome {
@@ -144,17 +107,9 @@ export async function runBuild(
   }
 }
 
+/** This process's environment for in-process builds (test/env/amazon-env.ts `useProcessEnv`). */
 export function testEnv(inst: MotoInstance): void {
-  process.env.AWS_ACCESS_KEY_ID = 'testing';
-  process.env.AWS_SECRET_ACCESS_KEY = 'testing';
-  process.env.AWS_EC2_METADATA_DISABLED = 'true';
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  process.env.SSH_AUTH_SOCK = inst.agentSock;
-  process.env.KILN_TEST_SSH_RETRY_MS = '500';
-  delete process.env.AWS_PROFILE;
-  delete process.env.AWS_MAX_ATTEMPTS;
-  delete process.env.AWS_POLL_DELAY_SECONDS;
-  delete process.env.AWS_TIMEOUT_SECONDS;
+  useProcessEnv(inst);
 }
 
 export function ec2(moto: Moto): EC2Client {

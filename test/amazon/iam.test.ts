@@ -9,7 +9,7 @@
  * kiln reaches moto's IAM as Packer 1.6.6 did: through custom_endpoint_ec2, which Packer set on the
  * whole session (AWS_ENDPOINT_URL_IAM would override it; credentials.test.ts uses that).
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
@@ -25,37 +25,19 @@ import type { Artifact, Communicator, GeneratedData, PackerConfig, RawConfig } f
 import type { Ui } from '../../src/ui/ui.js';
 import { prepareEbs } from '../../src/builders/amazon-ebs/config.js';
 import { runEbs } from '../../src/builders/amazon-ebs/run.js';
-import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
+import { amazonEnv } from '../env/amazon-env.js';
 import { AWS_TEST_ENV, onlyEnv, runKiln } from '../env/kiln-cli.js';
-import { engine, packerConfig, RecordingUi, referenceConfig, testEnv } from './helpers.js';
+import { engine, packerConfig, RecordingUi } from './helpers.js';
 
-let moto: Moto;
-let inst: MotoInstance;
 let api: EC2Client;
 let iam: IAMClient;
-
-before(async () => {
-  moto = await startMoto();
-  inst = await startMotoInstance(moto);
-  testEnv(inst);
-  // The test's own clients say who they are, so moto's call log tells their calls from kiln's.
-  api = new EC2Client({
-    region: 'us-east-1',
-    endpoint: moto.endpoint,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    customUserAgent: OBSERVER,
-  });
-  iam = new IAMClient({
-    region: 'us-east-1',
-    endpoint: moto.endpoint,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    customUserAgent: OBSERVER,
-  });
-});
-
-after(async () => {
-  await inst?.stop();
-  await moto?.stop();
+const env = amazonEnv({
+  processEnv: true,
+  setUp() {
+    // The test's own clients say who they are, so moto's call log tells their calls from kiln's.
+    api = new EC2Client({ ...env.clientConfig('us-east-1'), customUserAgent: OBSERVER });
+    iam = new IAMClient({ ...env.clientConfig('us-east-1'), customUserAgent: OBSERVER });
+  },
 });
 
 const OBSERVER = 'kiln-test-observer';
@@ -182,14 +164,14 @@ async function assertIamGone(name: string): Promise<void> {
 describe('amazon-ebs temporary instance profile against moto', () => {
   it('creates the profile, role and policy, attaches them to the instance, and removes them', async () => {
     const pc = packerConfig();
-    await moto.clearCalls();
+    await env.moto.clearCalls();
     const { artifact, error, ui, seen } = await build(
-      referenceConfig(moto, inst, { temporary_iam_instance_profile_policy_document: POLICY }),
+      env.config({ temporary_iam_instance_profile_policy_document: POLICY }),
       'true',
       pc,
     );
     const text = ui.text();
-    const kilnCalls = (await moto.calls())
+    const kilnCalls = (await env.moto.calls())
       .filter((c) => c.ua.includes('aws-sdk-js') && !c.ua.includes(OBSERVER))
       .map((c) => c.action);
     assert.equal(error, undefined, `${error?.message}\n${text}`);
@@ -239,7 +221,7 @@ describe('amazon-ebs temporary instance profile against moto', () => {
 
   it('removes the role, policy and profile after a failing provisioner', async () => {
     const { error, ui, seen } = await build(
-      referenceConfig(moto, inst, { temporary_iam_instance_profile_policy_document: POLICY }),
+      env.config({ temporary_iam_instance_profile_policy_document: POLICY }),
       'exit 3',
     );
     const text = ui.text();
@@ -263,10 +245,7 @@ describe('amazon-ebs temporary instance profile against moto', () => {
 
 describe('amazon-ebs iam_instance_profile against moto', () => {
   it('stops before launching when GetInstanceProfile does not find the profile', async () => {
-    const { error, ui } = await build(
-      referenceConfig(moto, inst, { iam_instance_profile: 'kiln-no-such-profile' }),
-      'true',
-    );
+    const { error, ui } = await build(env.config({ iam_instance_profile: 'kiln-no-such-profile' }), 'true');
     assert.match(
       error?.message ?? '',
       /^Couldn't find specified instance profile: NoSuchEntity: .*kiln-no-such-profile.*\n\tstatus code: 404, request id: /s,
@@ -278,10 +257,7 @@ describe('amazon-ebs iam_instance_profile against moto', () => {
   it('launches with an existing profile', async () => {
     const name = `kiln-test-profile-${Date.now()}`;
     await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: name }));
-    const { error, ui, seen } = await build(
-      referenceConfig(moto, inst, { iam_instance_profile: name }),
-      'exit 0',
-    );
+    const { error, ui, seen } = await build(env.config({ iam_instance_profile: name }), 'exit 0');
     assert.equal(error, undefined, `${error?.message}\n${ui.text()}`);
     assert.match(seen.profileArn ?? '', new RegExp(`:instance-profile/${name}$`));
     assert.doesNotMatch(ui.text(), /temporary (role|instance profile)/);
@@ -294,7 +270,7 @@ describe('kiln cleanup and temporary IAM resources', () => {
   it('lists them with -on-error=abort, and kiln cleanup removes them with the instance', async () => {
     const pc = packerConfig({ onError: 'abort' });
     const { error, ui } = await build(
-      referenceConfig(moto, inst, { temporary_iam_instance_profile_policy_document: POLICY }),
+      env.config({ temporary_iam_instance_profile_policy_document: POLICY }),
       'exit 4',
       pc,
     );
@@ -319,7 +295,7 @@ describe('kiln cleanup and temporary IAM resources', () => {
         '-region=us-east-1',
         `-run-id=${pc.runUuid}`,
         '-older-than=0s',
-        `-endpoint=${moto.endpoint}`,
+        `-endpoint=${env.moto.endpoint}`,
       ],
       {
         timeoutMs: 120_000,

@@ -7,33 +7,20 @@
  * copy's snapshot with the key sent, as EC2 does, so the keys below are checked in the end state.
  * moto does not check that a KMS key exists: the us-west-2 key is a made-up id.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client, type Image } from '@aws-sdk/client-ec2';
-import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
-import { packerConfig, referenceConfig, runBuild, testEnv } from './helpers.js';
+import { amazonEnv } from '../env/amazon-env.js';
+import { packerConfig, runBuild } from './helpers.js';
 
-let moto: Moto;
-let inst: MotoInstance;
 const clients: Record<string, EC2Client> = {};
-
-before(async () => {
-  moto = await startMoto();
-  inst = await startMotoInstance(moto);
-  testEnv(inst);
-  for (const region of ['us-east-1', 'us-west-2']) {
-    clients[region] = new EC2Client({
-      region,
-      endpoint: moto.endpoint,
-      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    });
-  }
-});
-
-after(async () => {
-  await inst?.stop();
-  await moto?.stop();
+const env = amazonEnv({
+  processEnv: true,
+  setUp() {
+    for (const region of ['us-east-1', 'us-west-2'])
+      clients[region] = new EC2Client(env.clientConfig(region));
+  },
 });
 
 interface Owned {
@@ -79,8 +66,8 @@ function grab(text: string, re: RegExp): string {
 describe('amazon-ebs encrypted copies', () => {
   it('encrypt_boot + kms_key_id + region_kms_key_ids: every region encrypted with its key, the intermediary gone', async () => {
     const westKey = randomUUID();
-    const eastKey = moto.seed.kms_key_id;
-    const raw = referenceConfig(moto, inst, {
+    const eastKey = env.moto.seed.kms_key_id;
+    const raw = env.config({
       encrypt_boot: true,
       kms_key_id: eastKey,
       ami_regions: ['us-west-2'],
@@ -131,7 +118,7 @@ describe('amazon-ebs encrypted copies', () => {
 
   it('skip_save_build_region: only the encrypted copy in ami_regions stays; nothing left in the build region', async () => {
     const westKey = randomUUID();
-    const raw = referenceConfig(moto, inst, {
+    const raw = env.config({
       encrypt_boot: true,
       ami_regions: ['us-west-2'],
       region_kms_key_ids: { 'us-west-2': westKey },

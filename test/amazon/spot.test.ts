@@ -4,7 +4,7 @@
  * request, no stop before CreateImage, the template deleted at cleanup or left and listed with
  * -on-error=abort).
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DescribeImagesCommand,
@@ -12,7 +12,6 @@ import {
   DescribeLaunchTemplatesCommand,
   DescribeSpotInstanceRequestsCommand,
   DescribeVolumesCommand,
-  type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { prepareEbs } from '../../src/builders/amazon-ebs/config.js';
 import type { AmazonState } from '../../src/builders/amazon/common/state.js';
@@ -22,10 +21,9 @@ import {
   launchTemplateName,
   spotTemplateData,
 } from '../../src/builders/amazon/common/steps/spot-steps.js';
-import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
-import { AWS_TEST_ENV, runKiln } from '../env/kiln-cli.js';
+import { amazonEnv } from '../env/amazon-env.js';
 import { startEc2Proxy } from '../env/ec2-proxy.js';
-import { ec2, packerConfig, referenceConfig, runBuild, tagMap, testEnv } from './helpers.js';
+import { packerConfig, runBuild, tagMap } from './helpers.js';
 
 function grab(text: string, re: RegExp): string {
   const m = re.exec(text);
@@ -188,27 +186,13 @@ describe('amazon-ebs spot configuration', () => {
   });
 });
 
-let moto: Moto | undefined;
-let inst: MotoInstance | undefined;
-let api: EC2Client;
-
 describe('amazon-ebs spot builds against moto', () => {
-  before(async () => {
-    moto = await startMoto();
-    inst = await startMotoInstance(moto);
-    testEnv(inst);
-    api = ec2(moto);
-  });
-
-  after(async () => {
-    await inst?.stop();
-    await moto?.stop();
-  });
+  const env = amazonEnv({ processEnv: true });
 
   async function templates(name: string) {
     return (
       (
-        await api.send(
+        await env.ec2.send(
           new DescribeLaunchTemplatesCommand({ Filters: [{ Name: 'launch-template-name', Values: [name] }] }),
         )
       ).LaunchTemplates ?? []
@@ -216,8 +200,8 @@ describe('amazon-ebs spot builds against moto', () => {
   }
 
   it('builds from an instant fleet: spot request tagged, no stop, template and instance removed', async () => {
-    const m = moto as Moto;
-    const raw = referenceConfig(m, inst as MotoInstance, {
+    const m = env.moto;
+    const raw = env.config({
       instance_type: '',
       spot_price: 'auto',
       spot_instance_types: ['t4g.medium', 't4g.large'],
@@ -278,8 +262,8 @@ describe('amazon-ebs spot builds against moto', () => {
     }
 
     const instanceId = grab(text, /Instance ID: (i-[0-9a-f]+)/);
-    const i = (await api.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations?.[0]
-      ?.Instances?.[0];
+    const i = (await env.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })))
+      .Reservations?.[0]?.Instances?.[0];
     assert.equal(i?.State?.Name, 'terminated');
     assert.ok(['t4g.medium', 't4g.large'].includes(i?.InstanceType ?? ''), i?.InstanceType);
     const itags = tagMap(i?.Tags);
@@ -289,19 +273,20 @@ describe('amazon-ebs spot builds against moto', () => {
 
     const sir = i?.SpotInstanceRequestId ?? '';
     assert.match(sir, /^sir-/);
-    const req = (await api.send(new DescribeSpotInstanceRequestsCommand({ SpotInstanceRequestIds: [sir] })))
-      .SpotInstanceRequests?.[0];
+    const req = (
+      await env.ec2.send(new DescribeSpotInstanceRequestsCommand({ SpotInstanceRequestIds: [sir] }))
+    ).SpotInstanceRequests?.[0];
     assert.equal(tagMap(req?.Tags).Purpose, 'spot in us-east-1');
 
     // (Packer prints no template name; the run id tag finds it.)
-    const all = (await api.send(new DescribeLaunchTemplatesCommand({}))).LaunchTemplates ?? [];
+    const all = (await env.ec2.send(new DescribeLaunchTemplatesCommand({}))).LaunchTemplates ?? [];
     assert.deepEqual(
       all.filter((t) => tagMap(t.Tags)['kiln-run-id'] === pc.runUuid),
       [],
     );
-    const img = (await api.send(new DescribeImagesCommand({ ImageIds: [ami] }))).Images?.[0];
+    const img = (await env.ec2.send(new DescribeImagesCommand({ ImageIds: [ami] }))).Images?.[0];
     assert.equal(img?.State, 'available');
-    const vols = await api.send(
+    const vols = await env.ec2.send(
       new DescribeVolumesCommand({ Filters: [{ Name: 'tag:kiln-run-id', Values: [pc.runUuid] }] }),
     );
     assert.deepEqual(
@@ -312,7 +297,7 @@ describe('amazon-ebs spot builds against moto', () => {
   });
 
   it('a CreateFleet that fails fails the build with the AWS error and deletes the launch template', async () => {
-    const m = moto as Moto;
+    const m = env.moto;
     const proxy = await startEc2Proxy(m.endpoint, ({ action }) =>
       action === 'CreateFleet'
         ? {
@@ -326,7 +311,7 @@ describe('amazon-ebs spot builds against moto', () => {
     let outcome;
     try {
       outcome = await runBuild(
-        referenceConfig(m, inst as MotoInstance, {
+        env.config({
           spot_price: '0.0001',
           custom_endpoint_ec2: proxy.endpoint,
         }),
@@ -355,7 +340,7 @@ describe('amazon-ebs spot builds against moto', () => {
       proxy.log().some((e) => e.action === 'DeleteLaunchTemplate' && e.status === 200),
       text,
     );
-    const all = (await api.send(new DescribeLaunchTemplatesCommand({}))).LaunchTemplates ?? [];
+    const all = (await env.ec2.send(new DescribeLaunchTemplatesCommand({}))).LaunchTemplates ?? [];
     assert.deepEqual(
       all.filter((t) => tagMap(t.Tags)['kiln-run-id'] === pc.runUuid),
       [],
@@ -364,8 +349,8 @@ describe('amazon-ebs spot builds against moto', () => {
   });
 
   it('-on-error=abort leaves the tagged launch template and lists it; cleanup mode deletes it', async () => {
-    const m = moto as Moto;
-    const raw = referenceConfig(m, inst as MotoInstance, { spot_price: '0.05', spot_tags: { Team: 'img' } });
+    const m = env.moto;
+    const raw = env.config({ spot_price: '0.05', spot_tags: { Team: 'img' } });
     const pc = packerConfig({ onError: 'abort' });
     const aborted = await runBuild(raw, ['exit 5'], pc);
     const text = aborted.ui.text();
@@ -379,9 +364,9 @@ describe('amazon-ebs spot builds against moto', () => {
     assert.ok(aborted.ui.lines.includes(`    instance ${instanceId} (us-east-1)`), text);
 
     // `kiln cleanup` finds the run's template by its tag and deletes it (instances first).
-    const swept = await runKiln(
+    const swept = await env.kiln(
       ['cleanup', '-region=us-east-1', `-run-id=${pc.runUuid}`, '-older-than=0s', `-endpoint=${m.endpoint}`],
-      { env: { ...AWS_TEST_ENV, HOME: '/nonexistent' }, timeoutMs: 120_000 },
+      { env: { HOME: '/nonexistent' }, timeoutMs: 120_000 },
     );
     assert.equal(swept.code, 0, swept.out);
     assert.match(swept.out, new RegExp(`Deleting launch template ${name} \\(run ${pc.runUuid}`));
@@ -403,7 +388,7 @@ describe('amazon-ebs spot builds against moto', () => {
     let failed;
     try {
       failed = await runBuild(
-        referenceConfig(m, inst as MotoInstance, {
+        env.config({
           spot_price: '0.05',
           ami_name: `${String(raw.ami_name)}-b`,
           custom_endpoint_ec2: proxy.endpoint,
@@ -423,10 +408,10 @@ describe('amazon-ebs spot builds against moto', () => {
       ['error:InvalidParameterValue', 'error:InvalidParameterValue', 'pass'],
     );
     // The aborted run's template went with `kiln cleanup`; this run removed its own.
-    const left = (await api.send(new DescribeLaunchTemplatesCommand({}))).LaunchTemplates ?? [];
+    const left = (await env.ec2.send(new DescribeLaunchTemplatesCommand({}))).LaunchTemplates ?? [];
     assert.deepEqual(left, []);
     const i2 = grab(t2, /Instance ID: (i-[0-9a-f]+)/);
-    const i = (await api.send(new DescribeInstancesCommand({ InstanceIds: [i2] }))).Reservations?.[0]
+    const i = (await env.ec2.send(new DescribeInstancesCommand({ InstanceIds: [i2] }))).Reservations?.[0]
       ?.Instances?.[0];
     assert.equal(i?.State?.Name, 'terminated');
     assert.ok(!t2.includes('Temporary resources left behind'), t2);

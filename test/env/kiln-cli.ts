@@ -132,3 +132,94 @@ export function onlyEnv(vars: Record<string, string>): Record<string, string | u
   for (const k of Object.keys(process.env)) env[k] = undefined;
   return { ...env, ...vars };
 }
+
+/** A `-debug` pause kiln asked about on the terminal. */
+export interface Pause {
+  /** `after run of`, `before cleanup of` or `before the next provisioner`. */
+  where: string;
+  /** The step's name ('' before a provisioner). */
+  step: string;
+  /** Output printed before this pause. */
+  before: string;
+  /** How much output there is now (kiln printing while paused would grow it). */
+  now(): number;
+}
+
+/** What the test does while kiln waits at a pause; Enter is typed once it resolves. */
+export type OnPause = (p: Pause) => Promise<void>;
+
+export interface TerminalResult {
+  code: number | null;
+  /** Everything the terminal showed, `\r\n` made `\n`. */
+  out: string;
+  /** Every pause, in order. */
+  pauses: Pause[];
+}
+
+const PAUSE_PROMPT =
+  /Pausing (after run of|before cleanup of|before the next provisioner)(?: step '([^']+)'| )\. Press enter to continue\. $/;
+
+const shellQuote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Runs kiln on a pseudo-terminal (util-linux `script`): like Packer, kiln reads answers to `-debug`
+ * pauses from the terminal only, never from a pipe. At each pause `onPause` runs, then Enter is
+ * typed; if `onPause` throws, kiln is killed and the promise rejects with that error. `opts.input`
+ * and `opts.detached` do not apply; `opts.timeoutMs` defaults to 180 s (then kiln is killed).
+ */
+export function runKilnOnTerminal(
+  args: string[],
+  opts: KilnOptions,
+  onPause: OnPause,
+): Promise<TerminalResult> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, ...opts.env })) if (v !== undefined) env[k] = v;
+  return new Promise((resolve, reject) => {
+    const command = [process.execPath, KILN, ...args].map(shellQuote).join(' ');
+    const child = spawn('script', ['-q', '-f', '-e', '-c', command, '/dev/null'], {
+      cwd: opts.cwd ?? ROOT,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 180_000);
+    let out = '';
+    let busy = false;
+    const pauses: Pause[] = [];
+    const check = () => {
+      if (busy) return;
+      const m = PAUSE_PROMPT.exec(out);
+      if (!m) return;
+      busy = true;
+      const pause: Pause = {
+        where: m[1],
+        step: m[2] ?? '',
+        before: out.slice(0, m.index),
+        now: () => out.length,
+      };
+      pauses.push(pause);
+      // The prompt's trailing space becomes a newline: the next check only sees a new prompt.
+      out = out.slice(0, out.length - 1) + '\n';
+      onPause(pause).then(
+        () => {
+          busy = false;
+          child.stdin.write('\n');
+          check();
+        },
+        (err: unknown) => {
+          child.kill('SIGKILL');
+          reject(err as Error);
+        },
+      );
+    };
+    const onData = (d: Buffer) => {
+      out += d.toString().replace(/\r\n/g, '\n');
+      check();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, pauses });
+    });
+  });
+}

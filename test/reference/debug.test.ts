@@ -6,114 +6,31 @@
  * the terminal would, and while kiln is paused after connecting it uses the temporary key kiln saved
  * (ec2_<build name>.pem, mode 0600) to log in to the instance through the bastion with OpenSSH.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { cp, readFile, rm, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DescribeImagesCommand, DescribeKeyPairsCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
-import { AWS_TEST_ENV, KILN, ROOT } from '../env/kiln-cli.js';
-import { ec2, tagMap } from '../amazon/helpers.js';
+import { DescribeImagesCommand, DescribeKeyPairsCommand } from '@aws-sdk/client-ec2';
+import { amazonEnv } from '../env/amazon-env.js';
+import { ROOT, type OnPause } from '../env/kiln-cli.js';
+import { tagMap } from '../amazon/helpers.js';
 
 const run = promisify(execFile);
-const PROMPT =
-  /Pausing (after run of|before cleanup of|before the next provisioner)(?: step '([^']+)'| )\. Press enter to continue\. $/;
 
-let moto: Moto;
-let inst: MotoInstance;
-let api: EC2Client;
-let dir: string;
-
-before(async () => {
-  moto = await startMoto();
-  inst = await startMotoInstance(moto);
-  api = ec2(moto);
-  dir = await mkdtemp(join(tmpdir(), 'kiln-ref-debug-'));
-  await cp(join(ROOT, 'examples', 'aws-ami'), dir, { recursive: true });
-  await rm(join(dir, 'manifest.json'), { force: true });
+const env = amazonEnv({
+  dir: 'kiln-ref-debug-',
+  async setUp() {
+    await cp(join(ROOT, 'examples', 'aws-ami'), env.dir, { recursive: true });
+    await rm(join(env.dir, 'manifest.json'), { force: true });
+  },
 });
-
-after(async () => {
-  await inst?.stop();
-  await moto?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
-
-interface Pause {
-  where: string;
-  step: string;
-  /** Output printed before this pause. */
-  before: string;
-  /** How much output there is now (kiln printing while paused would grow it). */
-  now(): number;
-}
-
-/** What the test does while kiln waits at a pause (then it presses Enter). */
-type OnPause = (p: Pause) => Promise<void>;
-
-const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
-
-/**
- * Runs kiln on a terminal (util-linux `script` gives it a pseudo-terminal: like Packer, kiln reads
- * answers from the terminal, not from a pipe), typing Enter at each pause after `onPause`.
- */
-function buildWithDebug(
-  args: string[],
-  env: Record<string, string>,
-  onPause: OnPause,
-): Promise<{ code: number | null; out: string; pauses: Pause[] }> {
-  return new Promise((resolve, reject) => {
-    const command = [process.execPath, KILN, ...args].map(quote).join(' ');
-    const child = spawn('script', ['-q', '-f', '-e', '-c', command, '/dev/null'], {
-      cwd: dir,
-      env: { ...process.env, ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-    let out = '';
-    let busy = false;
-    const pauses: Pause[] = [];
-    const check = () => {
-      if (busy) return;
-      const m = PROMPT.exec(out);
-      if (!m) return;
-      busy = true;
-      const pause = { where: m[1], step: m[2] ?? '', before: out.slice(0, m.index), now: () => out.length };
-      pauses.push(pause);
-      // Mark the prompt as handled so the next check only sees a new one.
-      out = out.slice(0, out.length - 1) + '\n';
-      onPause(pause).then(
-        () => {
-          busy = false;
-          child.stdin.write('\n');
-          check();
-        },
-        (err: unknown) => {
-          child.kill('SIGKILL');
-          reject(err as Error);
-        },
-      );
-    };
-    const onData = (d: Buffer) => {
-      out += d.toString().replace(/\r\n/g, '\n');
-      check();
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, pauses });
-    });
-  });
-}
 
 describe('kiln build -debug on the reference template', () => {
   it('pauses after every step and before every cleanup, saves the temporary key, builds the AMI', async () => {
-    const pem = join(dir, 'ec2_amazon-ebs.pem');
+    const pem = join(env.dir, 'ec2_amazon-ebs.pem');
     let loggedIn = '';
     const onPause: OnPause = async (p) => {
       if (p.where === 'after run of' && p.step === 'StepKeyPair') {
@@ -126,7 +43,7 @@ describe('kiln build -debug on the reference template', () => {
       if (p.where === 'after run of' && p.step === 'StepConnect') {
         const before = p.now();
         // What -debug is for: log in to the instance with the saved key, through the bastion.
-        const jump = `ssh -F none -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p ${inst.bastion.port} -W %h:%p ${inst.bastion.user}@127.0.0.1`;
+        const jump = `ssh -F none -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p ${env.inst.bastion.port} -W %h:%p ${env.inst.bastion.user}@127.0.0.1`;
         const r = await run(
           'ssh',
           [
@@ -145,11 +62,11 @@ describe('kiln build -debug on the reference template', () => {
             '-o',
             `ProxyCommand=${jump}`,
             '-p',
-            String(inst.port),
-            `${inst.user}@127.0.0.1`,
+            String(env.inst.port),
+            `${env.inst.user}@127.0.0.1`,
             'echo "inspecting as $(id -un)"',
           ],
-          { env: { ...process.env, SSH_AUTH_SOCK: inst.agentSock }, timeout: 30_000 },
+          { env: { ...process.env, SSH_AUTH_SOCK: env.inst.agentSock }, timeout: 30_000 },
         );
         loggedIn = r.stdout.trim();
         // kiln is still waiting: nothing of the next steps was printed meanwhile.
@@ -157,38 +74,40 @@ describe('kiln build -debug on the reference template', () => {
         assert.equal(p.now(), before);
       }
     };
-    const { code, out, pauses } = await buildWithDebug(
+    const { code, out, pauses } = await env.kilnOnTerminal(
       [
         'build',
         '-debug',
         '-color=false',
         '-var',
-        `ec2_endpoint=${moto.endpoint}`,
+        `ec2_endpoint=${env.moto.endpoint}`,
         '-var',
-        `instance_user=${inst.user}`,
+        `instance_user=${env.inst.user}`,
         '-var',
         'ssh_host=127.0.0.1',
         '-var',
-        `ssh_port=${inst.port}`,
+        `ssh_port=${env.inst.port}`,
         '-var',
         'bastion_host=127.0.0.1',
         '-var',
-        `bastion_port=${inst.bastion.port}`,
+        `bastion_port=${env.inst.bastion.port}`,
         'config.json',
       ],
       {
-        ...AWS_TEST_ENV,
-        env_name: 'dev',
-        kms_key_id: moto.seed.kms_key_id,
-        SG_DEFAULT: moto.seed.security_group_id,
-        USER: inst.bastion.user,
-        SSH_AUTH_SOCK: inst.agentSock,
+        cwd: env.dir,
+        // The template reads these from the environment (the fake AWS keys and the agent come with env.kilnOnTerminal).
+        env: {
+          env_name: 'dev',
+          kms_key_id: env.moto.seed.kms_key_id,
+          SG_DEFAULT: env.moto.seed.security_group_id,
+          USER: env.inst.bastion.user,
+        },
       },
       onPause,
     );
     assert.equal(code, 0, out);
     assert.match(out, /Debug mode enabled\. Builds will not be parallelized\./);
-    assert.equal(loggedIn, `inspecting as ${inst.user}`, out);
+    assert.equal(loggedIn, `inspecting as ${env.inst.user}`, out);
 
     // A pause after each step, in order, then one before each cleanup, in reverse order.
     const afterRun = pauses.filter((p) => p.where === 'after run of').map((p) => p.step);
@@ -227,19 +146,19 @@ describe('kiln build -debug on the reference template', () => {
     // The build completed: the AMI with its tags, the debug key removed with the key pair.
     const ami = /--> amazon-ebs: AMIs were created:\nus-east-1: (ami-[0-9a-f]+)/.exec(out)?.[1];
     assert.ok(ami, out);
-    const img = (await api.send(new DescribeImagesCommand({ ImageIds: [ami] }))).Images?.[0];
+    const img = (await env.ec2.send(new DescribeImagesCommand({ ImageIds: [ami] }))).Images?.[0];
     assert.equal(img?.State, 'available');
     const tags = tagMap(img?.Tags);
     assert.equal(tags.Environment, 'dev');
     assert.equal(tags.Name, img?.Name);
-    assert.equal(tags.SourceAMI, moto.seed.source_ami);
+    assert.equal(tags.SourceAMI, env.moto.seed.source_ami);
     assert.equal(existsSync(pem), false, 'the debug key is removed at cleanup');
     const keyName = /Creating temporary keypair: (\S+)/.exec(out)?.[1] ?? '';
     await assert.rejects(
-      api.send(new DescribeKeyPairsCommand({ KeyNames: [keyName] })),
+      env.ec2.send(new DescribeKeyPairsCommand({ KeyNames: [keyName] })),
       /NotFound|does not exist/,
     );
-    const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as {
+    const manifest = JSON.parse(await readFile(join(env.dir, 'manifest.json'), 'utf8')) as {
       builds: { artifact_id: string }[];
     };
     assert.equal(manifest.builds[0].artifact_id, `us-east-1:${ami}`);

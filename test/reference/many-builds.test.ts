@@ -6,10 +6,9 @@
  * snapshot, and nothing temporary behind: no instance left running, no key pair, no loose volume,
  * and no temporary key left in the instance's authorized_keys.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DescribeImagesCommand,
@@ -17,31 +16,14 @@ import {
   DescribeKeyPairsCommand,
   DescribeSnapshotsCommand,
   DescribeVolumesCommand,
-  type EC2Client,
 } from '@aws-sdk/client-ec2';
-import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
-import { AWS_TEST_ENV, runKiln } from '../env/kiln-cli.js';
-import { ec2, tagMap } from '../amazon/helpers.js';
+import { amazonEnv, referenceConfig } from '../env/amazon-env.js';
+import type { Moto, MotoInstance } from '../env/moto.js';
+import { tagMap } from '../amazon/helpers.js';
 
 const NAMES = Array.from({ length: 10 }, (_, i) => `web-${String(i + 1).padStart(2, '0')}`);
 
-let moto: Moto;
-let inst: MotoInstance;
-let api: EC2Client;
-let dir: string;
-
-before(async () => {
-  moto = await startMoto();
-  inst = await startMotoInstance(moto);
-  api = ec2(moto);
-  dir = await mkdtemp(join(tmpdir(), 'kiln-many-'));
-});
-
-after(async () => {
-  await inst?.stop();
-  await moto?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const env = amazonEnv({ dir: 'kiln-many-' });
 
 /** Ten copies of the reference builder, differing only in name (and so in AMI name and tags). */
 export function manyBuildsTemplate(moto: Moto, inst: MotoInstance, names: string[], out: string): unknown {
@@ -54,51 +36,23 @@ export function manyBuildsTemplate(moto: Moto, inst: MotoInstance, names: string
     builders: names.map((name) => ({
       name,
       type: 'amazon-ebs',
-      ami_name: `{{user \`ami_prefix\`}}-${name}`,
-      instance_type: 't4g.medium',
-      region: 'us-east-1',
-      custom_endpoint_ec2: moto.endpoint,
-      source_ami_filter: {
-        filters: {
-          'virtualization-type': 'hvm',
-          name: 'al2023-ami-2023.*-kernel-6.1-arm64',
-          'root-device-type': 'ebs',
+      ...referenceConfig(moto, inst, {
+        ami_name: `{{user \`ami_prefix\`}}-${name}`,
+        ssh_bastion_username: '{{user `current_user`}}',
+        ssh_timeout: '2m',
+        tags: {
+          Name: `{{user \`ami_prefix\`}}-${name}`,
+          Environment: '{{user `env_name`}}',
+          Builder: name,
+          SourceAMI: '{{ .SourceAMI }}',
         },
-        owners: 'amazon',
-        most_recent: true,
-      },
-      ssh_username: inst.user,
-      ssh_host: '127.0.0.1',
-      ssh_port: String(inst.port),
-      ssh_bastion_host: '127.0.0.1',
-      ssh_bastion_port: String(inst.bastion.port),
-      ssh_bastion_username: '{{user `current_user`}}',
-      ssh_bastion_agent_auth: true,
-      ssh_timeout: '2m',
-      ssh_clear_authorized_keys: 'true',
-      iam_instance_profile: '',
-      tags: {
-        Name: `{{user \`ami_prefix\`}}-${name}`,
-        Environment: '{{user `env_name`}}',
-        Builder: name,
-        SourceAMI: '{{ .SourceAMI }}',
-      },
-      snapshot_tags: { Name: `{{user \`ami_prefix\`}}-${name}` },
-      vpc_filter: { filters: { 'tag:Environment': '{{user `env_name`}}', isDefault: 'false' } },
-      subnet_filter: {
-        filters: { 'tag:Name': 'vpc-{{user `env_name`}}-private-us-east-*' },
-        most_free: true,
-      },
-      security_group_ids: [moto.seed.security_group_id],
-      launch_block_device_mappings: [
-        {
-          device_name: '/dev/xvda',
-          encrypted: true,
-          kms_key_id: moto.seed.kms_key_id,
-          delete_on_termination: true,
-          volume_type: 'gp3',
+        snapshot_tags: { Name: `{{user \`ami_prefix\`}}-${name}` },
+        vpc_filter: { filters: { 'tag:Environment': '{{user `env_name`}}', isDefault: 'false' } },
+        subnet_filter: {
+          filters: { 'tag:Name': 'vpc-{{user `env_name`}}-private-us-east-*' },
+          most_free: true,
         },
-      ],
+      }),
     })),
     provisioners: [
       {
@@ -112,11 +66,13 @@ export function manyBuildsTemplate(moto: Moto, inst: MotoInstance, names: string
 
 describe('ten amazon-ebs builds at once', () => {
   it('all ten succeed, each with its own tagged AMI and snapshot, nothing left behind', async () => {
-    const file = join(dir, 'many.json');
-    const manifest = join(dir, 'manifest.json');
-    await writeFile(file, JSON.stringify(manyBuildsTemplate(moto, inst, NAMES, manifest)));
-    const r = await runKiln(['build', '-color=false', file], {
-      env: { ...AWS_TEST_ENV, SSH_AUTH_SOCK: inst.agentSock, PACKER_LOG: undefined },
+    const manifest = join(env.dir, 'manifest.json');
+    const file = await env.writeTemplate(
+      'many.json',
+      manyBuildsTemplate(env.moto, env.inst, NAMES, manifest),
+    );
+    const r = await env.kiln(['build', '-color=false', file], {
+      env: { PACKER_LOG: undefined },
       timeoutMs: 240_000,
     });
     assert.equal(r.code, 0, r.out);
@@ -127,14 +83,19 @@ describe('ten amazon-ebs builds at once', () => {
     const amis = new Map<string, string>();
     for (const name of NAMES) {
       // Each build ran its own provisioner over its own connection, under its own name.
-      assert.match(r.out, new RegExp(`^    ${name}: provisioned by ${name} as ${inst.user}$`, 'm'), r.out);
+      assert.match(
+        r.out,
+        new RegExp(`^    ${name}: provisioned by ${name} as ${env.inst.user}$`, 'm'),
+        r.out,
+      );
       const m = new RegExp(`--> ${name}: AMIs were created:\\nus-east-1: (ami-[0-9a-f]+)`).exec(r.out);
       assert.ok(m, `no AMI for ${name}:\n${r.out}`);
       amis.set(name, m[1]);
     }
     assert.equal(new Set(amis.values()).size, NAMES.length, 'ten different AMIs');
 
-    const images = (await api.send(new DescribeImagesCommand({ ImageIds: [...amis.values()] }))).Images ?? [];
+    const images =
+      (await env.ec2.send(new DescribeImagesCommand({ ImageIds: [...amis.values()] }))).Images ?? [];
     assert.equal(images.length, NAMES.length);
     const prefix = /^(kiln-many-\d+)-web-01$/.exec(
       images.find((i) => i.ImageId === amis.get('web-01'))?.Name ?? '',
@@ -148,10 +109,11 @@ describe('ten amazon-ebs builds at once', () => {
       assert.equal(tags.Name, `${prefix}-${name}`);
       assert.equal(tags.Builder, name);
       assert.equal(tags.Environment, 'dev');
-      assert.equal(tags.SourceAMI, moto.seed.source_ami);
+      assert.equal(tags.SourceAMI, env.moto.seed.source_ami);
       const snapIds = (img?.BlockDeviceMappings ?? []).map((b) => b.Ebs?.SnapshotId ?? '').filter(Boolean);
       assert.ok(snapIds.length > 0, `${name}: snapshot`);
-      const snaps = (await api.send(new DescribeSnapshotsCommand({ SnapshotIds: snapIds }))).Snapshots ?? [];
+      const snaps =
+        (await env.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: snapIds }))).Snapshots ?? [];
       assert.equal(snaps.length, snapIds.length);
       for (const snap of snaps) assert.equal(tagMap(snap.Tags).Name, `${prefix}-${name}`);
     }
@@ -169,25 +131,25 @@ describe('ten amazon-ebs builds at once', () => {
     const instanceIds = [...r.out.matchAll(/Instance ID: (i-[0-9a-f]+)/g)].map((m) => m[1]);
     assert.equal(new Set(instanceIds).size, NAMES.length, r.out);
     const reservations =
-      (await api.send(new DescribeInstancesCommand({ InstanceIds: instanceIds }))).Reservations ?? [];
+      (await env.ec2.send(new DescribeInstancesCommand({ InstanceIds: instanceIds }))).Reservations ?? [];
     const states = reservations.flatMap((res) => res.Instances ?? []).map((i) => i.State?.Name);
     assert.deepEqual(states, Array(NAMES.length).fill('terminated'));
     const keyNames = [...r.out.matchAll(/Creating temporary keypair: (\S+)/g)].map((m) => m[1]);
     assert.equal(new Set(keyNames).size, NAMES.length);
-    const pairs = (await api.send(new DescribeKeyPairsCommand({}))).KeyPairs ?? [];
+    const pairs = (await env.ec2.send(new DescribeKeyPairsCommand({}))).KeyPairs ?? [];
     assert.deepEqual(
       pairs.map((p) => p.KeyName).filter((k) => keyNames.includes(k ?? '')),
       [],
     );
-    const tagged = await api.send(
+    const tagged = await env.ec2.send(
       new DescribeVolumesCommand({ Filters: [{ Name: 'tag-key', Values: ['kiln-run-id'] }] }),
     );
     assert.deepEqual(tagged.Volumes ?? [], []);
-    const attached = await api.send(
+    const attached = await env.ec2.send(
       new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: instanceIds }] }),
     );
     assert.deepEqual(attached.Volumes ?? [], []);
-    const authorized = await inst.homeAuthorizedKeys();
+    const authorized = await env.inst.homeAuthorizedKeys();
     for (const k of keyNames)
       assert.ok(!authorized.includes(` ${k}\n`), `${k} still authorized:\n${authorized}`);
   });
