@@ -27,7 +27,14 @@ import {
   type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { GetInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam';
-import { AWS_TEST_ENV, ROOT, runKiln, startKiln, type KilnOptions } from '../env/kiln-cli.js';
+import {
+  AWS_TEST_ENV,
+  ROOT,
+  runKiln,
+  runKilnOnTerminal,
+  startKiln,
+  type KilnOptions,
+} from '../env/kiln-cli.js';
 import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
 import { freePort } from '../env/ssh-env.js';
 import { ec2 } from './helpers.js';
@@ -525,5 +532,49 @@ describe('kiln build with ssh_interface session_manager', () => {
     assert.equal(plugins.length, 2);
     for (const p of plugins) assert.ok(!alive(p.pid));
     assert.match(out, /AMIs were created:\nus-east-1: ami-[0-9a-f]+/);
+  });
+
+  it('-debug on a terminal: a pause after StepCreateSSMTunnel with the tunnel up, and before its cleanup', async () => {
+    const log = join(dir, 'debug-plugin.jsonl');
+    const file = await writeTemplate('debug', ['true']);
+    // Whether the plugin runs and listens (from its log: a probe connection would print while paused).
+    const tunnelUp = async (): Promise<boolean> => {
+      const events = await pluginEvents(log);
+      const up = events.find((e) => e.event === 'listening');
+      return (
+        !!up &&
+        alive(up.pid) &&
+        !events.some((e) => e.pid === up.pid && e.event !== 'listening' && e.event !== 'start')
+      );
+    };
+    const seen: { where: string; step: string; up: boolean; before: string }[] = [];
+    const { code, out } = await runKilnOnTerminal(
+      ['build', '-debug', '-color=false', file],
+      kilnOptions(log),
+      async ({ where, step, before }) => {
+        if (step === 'StepCreateSSMTunnel' && where === 'after run of') {
+          // The plugin starts in the background: give it the moment StepConnect would.
+          for (let i = 0; i < 100 && !(await tunnelUp()); i++) await new Promise((r) => setTimeout(r, 100));
+        }
+        seen.push({ where, step, up: await tunnelUp(), before });
+      },
+    );
+    assert.equal(code, 0, out);
+    const afterRun = seen.filter((p) => p.where === 'after run of').map((p) => p.step);
+    const beforeCleanup = seen.filter((p) => p.where === 'before cleanup of').map((p) => p.step);
+    const i = afterRun.indexOf('StepCreateSSMTunnel');
+    assert.deepEqual(afterRun.slice(i - 1, i + 2), [
+      'StepRunSourceInstance',
+      'StepCreateSSMTunnel',
+      'StepConnect',
+    ]);
+    assert.deepEqual(beforeCleanup, [...afterRun].reverse());
+    const at = (where: string) => seen.find((p) => p.where === where && p.step === 'StepCreateSSMTunnel')!;
+    assert.match(at('after run of').before, /Starting portForwarding session "kiln-test-/);
+    assert.doesNotMatch(at('after run of').before, /Waiting for SSH to become available/);
+    assert.equal(at('after run of').up, true, 'the tunnel is up during the pause');
+    assert.equal(at('before cleanup of').up, true, 'the tunnel is up until its own cleanup');
+    const after = seen.find((p) => p.where === 'before cleanup of' && p.step === 'StepRunSourceInstance')!;
+    assert.equal(after.up, false, 'the tunnel is gone after its cleanup');
   });
 });
