@@ -160,19 +160,14 @@ export class SsmTunnel {
   private signal: AbortSignal = this.ctrl.signal;
   private child?: ChildProcess;
   private loop?: Promise<void>;
-  private terminate = true;
   /** Sessions started and not yet terminated. */
   private readonly live = new Set<string>();
+  /** A plugin still running when kiln exits (-on-error=abort skipped the cleanup) goes with it. */
   private readonly killOnExit = (): void => {
     this.child?.kill('SIGTERM');
   };
 
   constructor(private readonly o: TunnelOptions) {}
-
-  /** The sessions started and not terminated yet. */
-  sessions(): string[] {
-    return [...this.live];
-  }
 
   /**
    * Starts the first session and the plugin. StartSession is retried while the instance is not
@@ -186,16 +181,15 @@ export class SsmTunnel {
   }
 
   /**
-   * Stops the plugin and waits for the background loop to end. With `terminate` (the step's
-   * cleanup) the sessions are terminated; without (-on-error=abort) they are left for the list of
-   * leftovers, but the local program still goes.
+   * The step's cleanup: stops the plugin, waits for the background loop to end and terminates
+   * every session still open. (-on-error=abort skips cleanups: the sessions are then listed as
+   * leftovers, and the plugin is stopped when kiln exits.)
    */
-  async stop(terminate = true): Promise<void> {
-    this.terminate = terminate;
+  async stop(): Promise<void> {
     this.ctrl.abort();
     this.stopChild();
     await this.loop;
-    if (terminate) for (const id of [...this.live]) await this.terminateSession(id);
+    for (const id of [...this.live]) await this.terminateSession(id);
   }
 
   /** SIGTERM to the plugin; SIGKILL if it is still there after 5 s (cleanup must not hang on it). */
@@ -259,7 +253,7 @@ export class SsmTunnel {
       this.o.ui.message(`Starting portForwarding session "${id}".`); // parity: ssm/session.go
       const began = Date.now();
       const outcome = await this.runPlugin(session);
-      if (this.terminate) await this.terminateSession(id);
+      await this.terminateSession(id);
       if (outcome === 'no-program' || this.signal.aborted) return;
       // A plugin that keeps failing at once must not turn into a storm of sessions.
       if (Date.now() - began > 60_000) pause = 1000;
@@ -297,6 +291,7 @@ export class SsmTunnel {
       process.once('exit', this.killOnExit);
       const onAbort = (): void => this.stopChild();
       this.signal.addEventListener('abort', onAbort, { once: true });
+      if (this.signal.aborted) onAbort();
       for (const stream of [child.stdout, child.stderr]) {
         if (!stream) continue;
         createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
