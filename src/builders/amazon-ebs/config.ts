@@ -193,6 +193,7 @@ export function prepareEbs(raws: RawConfig[], pc: PackerConfig, engine?: Templat
     spot_price: d.spot_price,
     spot_instance_types: d.spot_instance_types,
     spot_tags: d.spot_tags,
+    spot_tags_set: raws.some((r) => r.spot_tags !== undefined && r.spot_tags !== null),
     block_duration_minutes: d.block_duration_minutes,
     user_data: d.user_data,
     user_data_file: d.user_data_file,

@@ -133,6 +133,8 @@ export interface RunConfig {
   spot_price: string;
   spot_instance_types: string[];
   spot_tags: Record<string, string>;
+  /** `spot_tags` was given, even as `{}` (Packer 1.6.6 checked `SpotTags != nil`, not its length). */
+  spot_tags_set?: boolean;
   block_duration_minutes: number;
   user_data: string;
   user_data_file: string;
@@ -304,7 +306,7 @@ export function validateRun(c: RunConfig, comm: CommFields): string[] {
     errs.push('either instance_type or spot_instance_types must be specified, not both'); // parity:
   }
   if (c.spot_price === '' || c.spot_price === '0') {
-    if (Object.keys(c.spot_tags).length > 0)
+    if (c.spot_tags_set || Object.keys(c.spot_tags).length > 0)
       errs.push('spot_tags should not be set when not requesting a spot instance'); // parity:
   }
   if (c.block_duration_minutes % 60 !== 0) errs.push('block_duration_minutes must be multiple of 60'); // parity:
