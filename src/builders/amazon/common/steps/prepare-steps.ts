@@ -4,7 +4,7 @@
  */
 import type { DescribeRegionsCommandOutput, Filter, Image, Subnet } from '@aws-sdk/client-ec2';
 import { randomInt } from 'node:crypto';
-import { readFile, writeFile, rm } from 'node:fs/promises';
+import { chmod, readFile, unlink, writeFile } from 'node:fs/promises';
 import type { Step } from '../../../../core/runner/step.js';
 import { awsErrorCode, awsErrorText } from '../aws.js';
 import { addLeftover, dropLeftover, RUN_ID_TAG, type AmazonState } from '../state.js';
@@ -239,6 +239,37 @@ export const stepNetworkInfo: Step<S> = {
   },
 };
 
+/** `-debug`'s copy of the temporary key in the working directory: `ec2_<build name>.pem`. */
+function debugKeyFile(state: S): string {
+  return `ec2_${state.buildName.replace(/[^A-Za-z0-9_.-]/g, '_')}.pem`;
+}
+
+/** The builds whose debug key StepKeyPair wrote (its cleanup removes only those). */
+const debugKeysSaved = new WeakSet<S>();
+
+/** Go's text of an errno (syscall.Errno.Error) for the file errors a key file meets. */
+const GO_ERRNO: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or directory',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'not a directory',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EEXIST: 'file exists',
+  ENAMETOOLONG: 'file name too long',
+  ELOOP: 'too many levels of symbolic links',
+  EIO: 'input/output error',
+};
+
+/** A Node file error as Go's *PathError prints it: `open ec2_x.pem: permission denied`. */
+export function goPathError(op: string, path: string, err: unknown): string {
+  const code = (err as { code?: string } | undefined)?.code ?? '';
+  const why = GO_ERRNO[code] ?? (err instanceof Error ? err.message : String(err));
+  return `${op} ${path}: ${why}`;
+}
+
 export const stepKeyPair: Step<S> = {
   name: 'StepKeyPair',
   async run(state, { ui, signal }) {
@@ -315,19 +346,31 @@ export const stepKeyPair: Step<S> = {
     state.privateKey = out.KeyMaterial ?? '';
     addLeftover(state, { kind: 'key pair', id: name, region: state.ec2.region });
     if (state.debug) {
-      const file = `ec2_${state.buildName.replace(/[^A-Za-z0-9_.-]/g, '_')}.pem`;
+      const file = debugKeyFile(state);
       ui.message(`Saving key for debug purposes: ${file}`); // parity:
-      await writeFile(file, state.privateKey, { mode: 0o600 });
+      try {
+        await writeFile(file, state.privateKey, { mode: 0o600 });
+      } catch (err) {
+        throw new Error(`Error saving debug key: ${goPathError('open', file, err)}`); // parity:
+      }
+      debugKeysSaved.add(state);
+      // A file that was there already keeps its mode through writeFile: SSH wants 0600.
+      try {
+        await chmod(file, 0o600);
+      } catch (err) {
+        throw new Error(`Error setting permissions of debug key: ${goPathError('chmod', file, err)}`); // parity:
+      }
     }
     return 'continue';
   },
   async cleanup(state, ui) {
     const name = state.tempKeyPair;
     if (!name) return;
-    if (state.debug) {
-      const file = `ec2_${state.buildName.replace(/[^A-Za-z0-9_.-]/g, '_')}.pem`;
-      await rm(file, { force: true }).catch((err: Error) =>
-        ui.error(`Error removing debug key '${file}': ${err.message}`),
+    // Only a key this step wrote (1.6.6 also tried after a failed save, and reported that file missing).
+    if (state.debug && debugKeysSaved.delete(state)) {
+      const file = debugKeyFile(state);
+      await unlink(file).catch((err: unknown) =>
+        ui.error(`Error removing debug key '${file}': ${goPathError('remove', file, err)}`),
       ); // parity:
     }
     ui.say('Deleting temporary keypair...'); // parity:
