@@ -5,21 +5,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
 import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
 import { startAmazonEnv } from './amazon-env.js';
-
-/** Whether something accepts a TCP connection on 127.0.0.1:port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
+import { listening } from './ssh-env.js';
 
 describe('startAmazonEnv', () => {
   it('starts moto, the instance sshd and bastion and a directory; stop() ends all of them', async () => {
