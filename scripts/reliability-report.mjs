@@ -36,6 +36,16 @@ const SUITES = [
   { area: 'kill', file: 'test/cleanup/kill.test.ts', what: 'kill -9 at each point, then `kiln cleanup`' },
   { area: 'faults', file: 'test/reliability/faults.test.ts', what: 'EC2 API faults injected by a proxy' },
   {
+    area: 'faults-more',
+    file: 'test/reliability/faults-more.test.ts',
+    what: 'API faults on the IAM (temporary instance profile) and spot calls',
+  },
+  {
+    area: 'faults-copies',
+    file: 'test/reliability/faults-copies.test.ts',
+    what: 'API faults on region copies (CopyImage and its waits in two regions)',
+  },
+  {
     area: 'ssh-drop',
     file: 'test/reliability/ssh-drop.test.ts',
     what: 'SSH late, never up, dropped mid-script',
