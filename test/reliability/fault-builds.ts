@@ -228,6 +228,8 @@ export interface CaseResult {
   faults: number;
   /** Successful (HTTP 200) answers moto gave, by action, for the requests that went through the proxy. */
   done: Record<string, number>;
+  /** Every request that reached the proxy, by action. */
+  sent: Record<string, number>;
   /** The AMIs of the artifact, by region. */
   amis: Record<string, string>;
   /** Own AMIs per region right after the build (the artifact's, and anything left). */
@@ -264,7 +266,11 @@ export async function build(
   proxy.setPolicy(() => 'pass');
   const launched = (await instanceCount()) - before;
   const done: Record<string, number> = {};
-  for (const e of proxy.log()) if (e.status === 200) done[e.action] = (done[e.action] ?? 0) + 1;
+  const sent: Record<string, number> = {};
+  for (const e of proxy.log()) {
+    sent[e.action] = (sent[e.action] ?? 0) + 1;
+    if (e.status === 200) done[e.action] = (done[e.action] ?? 0) + 1;
+  }
   const amis: Record<string, string> = {};
   const block = /--> amazon-ebs: AMIs were created:\n((?:[a-z0-9-]+: ami-[0-9a-f]+\n?)+)/.exec(r.out)?.[1];
   for (const m of (block ?? '').matchAll(/([a-z0-9-]+): (ami-[0-9a-f]+)/g)) amis[m[1]] = m[2];
@@ -291,7 +297,7 @@ export async function build(
     await removeLeftovers(ec2[WEST], moto.seed);
     await removeOthers();
   }
-  return { code: r.code, out: r.out, launched, faults, done, amis, images, leaked };
+  return { code: r.code, out: r.out, launched, faults, done, sent, amis, images, leaked };
 }
 
 export function assertBuilt(r: CaseResult, regions: string[] = [EAST]): void {

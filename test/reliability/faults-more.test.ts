@@ -55,6 +55,8 @@ describe('temporary instance profile through a faulty IAM endpoint', () => {
       WITH_IAM,
     );
     assertBuilt(r);
+    // The repeat of the lost attach meets LimitExceeded: no SDK retry of a quota, the profile is looked at.
+    assert.equal(r.sent.AddRoleToInstanceProfile, 2, JSON.stringify(r.sent));
   });
 
   it('100% ServiceFailure on CreateRole: a clear error, exit 1, the profile removed', async () => {
