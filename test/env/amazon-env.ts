@@ -26,6 +26,7 @@ import {
   type KilnResult,
   type OnPause,
   type RunningKiln,
+  type TerminalOptions,
   type TerminalResult,
 } from './kiln-cli.js';
 import { motoEc2, startMoto, startMotoInstance, type Moto, type MotoInstance } from './moto.js';
@@ -70,7 +71,7 @@ export interface AmazonEnv {
   /** `startKiln` with `kilnEnv()` under `opts.env`. */
   startKiln(args: string[], opts?: KilnOptions): RunningKiln;
   /** `runKilnOnTerminal` with `kilnEnv()` under `opts.env`. */
-  kilnOnTerminal(args: string[], opts: KilnOptions, onPause: OnPause): Promise<TerminalResult>;
+  kilnOnTerminal(args: string[], opts: TerminalOptions, onPause: OnPause): Promise<TerminalResult>;
   /** How kiln reaches this environment: EC2 endpoint, ssh_host/ssh_port, the bastion with agent auth. */
   access(): Record<string, unknown>;
   /** `referenceConfig` for this environment (a builder's raw config, for in-process builds). */
@@ -238,7 +239,7 @@ export function amazonEnv(opts: AmazonEnvOptions = {}): AmazonEnv {
 
 function envOn(moto: Moto, inst: MotoInstance, dir: string): AmazonEnv {
   const kilnEnv = () => ({ ...AWS_TEST_ENV, SSH_AUTH_SOCK: inst.agentSock });
-  const withEnv = (o: KilnOptions = {}): KilnOptions => ({ ...o, env: { ...kilnEnv(), ...o.env } });
+  const withEnv = <T extends KilnOptions>(o: T = {} as T): T => ({ ...o, env: { ...kilnEnv(), ...o.env } });
   return {
     moto,
     inst,

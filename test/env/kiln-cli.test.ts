@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runKilnOnTerminal, type Pause } from './kiln-cli.js';
@@ -60,6 +60,31 @@ describe('runKilnOnTerminal', () => {
     assert.doesNotMatch(second, /second-provisioner/);
     assert.match(r.out, /null: second-provisioner\n/);
     assert.doesNotMatch(r.out, /\r/);
+  });
+
+  it('runs kiln under opts.prefix (here: as nobody through setpriv)', async () => {
+    const tpl = join(dir, 'whoami.json');
+    await writeFile(
+      tpl,
+      JSON.stringify({
+        builders: [{ type: 'null', communicator: 'none' }],
+        provisioners: [{ type: 'shell-local', inline: ['echo "uid=$(id -u)"'] }],
+      }),
+    );
+    await chmod(dir, 0o755);
+    const r = await runKilnOnTerminal(
+      ['build', '-debug', '-color=false', tpl],
+      {
+        cwd: '/',
+        env: { HOME: '/nonexistent', TMPDIR: '/tmp' },
+        timeoutMs: 60_000,
+        prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'],
+      },
+      async () => {},
+    );
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /null: uid=65534\n/);
+    assert.equal(r.pauses.length, 5, r.out);
   });
 
   it('rejects with the error of an onPause that throws', async () => {

@@ -156,6 +156,11 @@ export interface TerminalResult {
   pauses: Pause[];
 }
 
+export interface TerminalOptions extends KilnOptions {
+  /** A command kiln runs under, e.g. `['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']` to run it as nobody. */
+  prefix?: string[];
+}
+
 const PAUSE_PROMPT =
   /Pausing (after run of|before cleanup of|before the next provisioner)(?: step '([^']+)'| )\. Press enter to continue\. $/;
 
@@ -169,13 +174,13 @@ const shellQuote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
  */
 export function runKilnOnTerminal(
   args: string[],
-  opts: KilnOptions,
+  opts: TerminalOptions,
   onPause: OnPause,
 ): Promise<TerminalResult> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...opts.env })) if (v !== undefined) env[k] = v;
   return new Promise((resolve, reject) => {
-    const command = [process.execPath, KILN, ...args].map(shellQuote).join(' ');
+    const command = [...(opts.prefix ?? []), process.execPath, KILN, ...args].map(shellQuote).join(' ');
     const child = spawn('script', ['-q', '-f', '-e', '-c', command, '/dev/null'], {
       cwd: opts.cwd ?? ROOT,
       env,
