@@ -55,6 +55,9 @@ describe('temporary instance profile through a faulty IAM endpoint', () => {
       WITH_IAM,
     );
     assertBuilt(r);
+    // Each made once: the repeats met EntityAlreadyExists and adopted what the lost try made.
+    assert.equal(r.done.CreateRole, 1, JSON.stringify(r.done));
+    assert.equal(r.done.CreateInstanceProfile, 1, JSON.stringify(r.done));
     // The repeat of the lost attach meets LimitExceeded: no SDK retry of a quota, the profile is looked at.
     assert.equal(r.sent.AddRoleToInstanceProfile, 2, JSON.stringify(r.sent));
   });
