@@ -235,7 +235,7 @@ async function assertKeyAndGroupGone(out: string): Promise<void> {
 }
 
 describe('session_manager pieces', () => {
-  it('passes the plugin its six arguments with the JSON aws-sdk-go gave Packer', () => {
+  it('passes the plugin its six arguments, byte for byte as packer 1.6.6 here does', () => {
     const input = tunnelInput('i-0123456789abcdef0', 22, 8123);
     const args = pluginArgs(
       { SessionId: 's-1', TokenValue: 'tok', StreamUrl: 'wss://x/v1/data-channel/s-1' },
@@ -247,7 +247,7 @@ describe('session_manager pieces', () => {
       'eu-west-1',
       'StartSession',
       '',
-      '{"DocumentName":"AWS-StartPortForwardingSession","Parameters":{"localPortNumber":["8123"],"portNumber":["22"]},"Target":"i-0123456789abcdef0"}',
+      '{"DocumentName":"AWS-StartPortForwardingSession","Parameters":{"localPortNumber":["8123"],"portNumber":["22"]},"Reason":null,"Target":"i-0123456789abcdef0"}',
       'wss://x/v1/data-channel/s-1',
     ]);
   });

@@ -78,7 +78,10 @@ export function tunnelInput(instanceId: string, remotePort: number, localPort: n
 /**
  * The plugin's arguments, in the order it requires: the session as JSON, the region, the operation,
  * the profile (always "" in 1.6.6), the request as JSON, the session's stream URL. The JSON texts
- * have the fields and field order aws-sdk-go's json.Marshal gave Packer 1.6.6.
+ * have the fields and field order aws-sdk-go's json.Marshal gives in the packer 1.6.6 this project
+ * compares against (Debian's build: its aws-sdk-go has StartSessionInput.Reason, marshalled as null;
+ * upstream's 1.6.6 binary had no such field). The plugin reads SessionId/TokenValue/StreamUrl and
+ * Target/Parameters and ignores the rest.
  */
 export function pluginArgs(
   session: StartSessionResponse,
@@ -95,6 +98,7 @@ export function pluginArgs(
   const inputJson = JSON.stringify({
     DocumentName: input.DocumentName ?? null,
     Parameters: params,
+    Reason: input.Reason ?? null,
     Target: input.Target ?? null,
   });
   return [sessionJson, region, 'StartSession', '', inputJson, session.StreamUrl ?? ''];
