@@ -12,7 +12,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +20,7 @@ import { prepareEbs } from '../../src/builders/amazon-ebs/config.js';
 import { goPathError } from '../../src/builders/amazon/common/steps/prepare-steps.js';
 import { ConfigError } from '../../src/util/errors.js';
 import { motoEc2, startMoto, type Moto } from '../env/moto.js';
-import { AWS_TEST_ENV, KILN } from '../env/kiln-cli.js';
+import { AWS_TEST_ENV, runKilnOnTerminal } from '../env/kiln-cli.js';
 import { packerConfig } from './helpers.js';
 
 const SPOT_TAGS = 'spot_tags should not be set when not requesting a spot instance';
@@ -72,47 +71,6 @@ describe("Go's *PathError text for the debug key file", () => {
   });
 });
 
-/** kiln as `nobody` on a pseudo-terminal, Enter typed at every -debug pause. */
-function kilnAsNobody(
-  args: string[],
-  cwd: string,
-  env: Record<string, string>,
-): Promise<{ code: number | null; out: string }> {
-  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
-  const command = [
-    'setpriv',
-    '--reuid=65534',
-    '--regid=65534',
-    '--clear-groups',
-    process.execPath,
-    KILN,
-    ...args,
-  ]
-    .map(quote)
-    .join(' ');
-  return new Promise((resolve) => {
-    const child = spawn('script', ['-q', '-f', '-e', '-c', command, '/dev/null'], {
-      cwd,
-      env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    let out = '';
-    let answered = 0;
-    const onData = (d: Buffer) => {
-      out += d.toString().replace(/\r\n/g, '\n');
-      const prompts = out.match(/Press enter to continue\. /g)?.length ?? 0;
-      for (; answered < prompts; answered++) child.stdin.write('\r');
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
-
 describe('-debug in a working directory the user may not write to', () => {
   let moto: Moto;
   let dir: string;
@@ -153,13 +111,22 @@ describe('-debug in a working directory the user may not write to', () => {
     );
     // Readable and searchable by everyone, writable by root only: `nobody` cannot create the key.
     await chmod(work, 0o555);
-    const r = await kilnAsNobody(['build', '-debug', '-color=false', 'build.json'], work, {
-      ...AWS_TEST_ENV,
-      PATH: process.env.PATH ?? '',
-      HOME: home,
-      TMPDIR: home,
-    });
+    // As `nobody` on a pseudo-terminal (-debug pauses answer only there), Enter typed at each pause.
+    const r = await runKilnOnTerminal(
+      ['build', '-debug', '-color=false', 'build.json'],
+      {
+        cwd: work,
+        env: { ...AWS_TEST_ENV, HOME: home, TMPDIR: home },
+        prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'],
+        timeoutMs: 120_000,
+      },
+      async () => undefined,
+    );
     assert.equal(r.code, 1, r.out);
+    assert.deepEqual(
+      r.pauses.filter((p) => p.where === 'after run of').map((p) => p.step),
+      ['StepPreValidate', 'StepSourceAMIInfo', 'StepNetworkInfo'],
+    );
     assert.match(r.out, /\n {4}amazon-ebs: Saving key for debug purposes: ec2_amazon-ebs\.pem\n/);
     assert.match(
       r.out,
