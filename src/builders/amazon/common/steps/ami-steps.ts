@@ -317,6 +317,24 @@ export const stepAmiRegionCopy: Step<S> = {
           );
           newId = out.ImageId ?? '';
         } catch (err) {
+          // Every answer lost (or a 5xx after EC2 acted): the copy may exist. Found by the run's tag
+          // (CopyImage tags it at creation), it is recorded so that cleanup deregisters it.
+          if (mayHaveHappened(err)) {
+            const found = await lookUp(async () => {
+              const d = await ec2.client.send(
+                new ec2.sdk.DescribeImagesCommand({
+                  Owners: ['self'],
+                  Filters: [{ Name: `tag:${RUN_ID_TAG}`, Values: [state.runId] }],
+                }),
+              );
+              const copy = d.Images?.find((i) => i.State !== 'deregistered' && i.ImageId !== source);
+              return copy?.ImageId ?? '';
+            }, 3);
+            if (found !== '') {
+              state.amis[region] = found;
+              addLeftover(state, { kind: 'AMI', id: found, region });
+            }
+          }
           errs.push(`Error Copying AMI (${source}) to region (${region}): ${awsErrorText(err)}`); // parity:
           return;
         }
