@@ -3,7 +3,7 @@
  * moto (test/reliability/fault-builds.ts): `ami_regions` with `encrypt_boot` and
  * `region_kms_key_ids`, so CopyImage runs in both regions, the waits in us-west-2, and the
  * intermediary is removed. At 10–30 % the build succeeds with one AMI per region; at 100 % on
- * CopyImage or the copy's wait: a clear error, exit 1, and no AMI or snapshot in either region.
+ * CopyImage (an error, or every answer lost after EC2 made the copy) or the copy's wait: a clear error, exit 1, and no AMI or snapshot in either region.
  *
  * With KILN_RELIABILITY_OUT set, the figures go to $KILN_RELIABILITY_OUT/faults-copies.json.
  */
@@ -61,6 +61,16 @@ describe('region copies through a faulty EC2 endpoint', () => {
       r,
       /Error Copying AMI \(ami-[0-9a-f]+\) to region \(us-west-2\): InternalError: An internal error has occurred/,
     );
+  });
+
+  it('100% of CopyImage answers lost in us-west-2 (EC2 made the copy): exit 1, the copy found by its tag and removed', async () => {
+    const r = await build(
+      'copies: 100% drop-after on CopyImage in us-west-2',
+      (q) => (q.action === 'CopyImage' && q.region === WEST ? 'drop-after' : 'pass'),
+      { ...COPIES(), max_retries: 2 },
+    );
+    assertFailedClean(r, /Error Copying AMI \(ami-[0-9a-f]+\) to region \(us-west-2\): /);
+    assert.match(r.out, /Deregistering the AMI copies and deleting their snapshots/);
   });
 
   it('100% InternalError on DescribeImages in us-west-2 (the copy wait): exit 1, nothing left', async () => {
