@@ -125,10 +125,18 @@ process.on('SIGTERM', () => {
   else exit('SIGTERM', 0);
 });
 process.on('SIGINT', () => exit('SIGINT', 0));
+let unreachable = 0;
 const watch = setInterval(async () => {
-  if ((await sessionStatus()) === 410) {
+  const now = await sessionStatus();
+  if (now === 410) {
     clearInterval(watch);
     process.stdout.write(`\n\nExiting session with sessionId: ${id}.\n\n`);
     exit('terminated', 0);
+  }
+  // The fake SSM is gone (the test ended): so is the session; never linger as an orphan.
+  unreachable = now === 0 ? unreachable + 1 : 0;
+  if (unreachable >= 3) {
+    clearInterval(watch);
+    exit('ssm-unreachable', 1);
   }
 }, 500);
