@@ -513,6 +513,7 @@ describe('kiln build with ssh_interface session_manager', () => {
     const first = /Starting portForwarding session "(kiln-test-[0-9a-f]+)"/.exec(run.out())?.[1] ?? '';
     await terminateAtSsm(first);
     const { code, out } = await run.done;
+    if (process.env.KILN_TEST_DEBUG) console.error(out);
     assert.equal(code, 0, out);
     assert.ok(out.includes('amazon-ebs: kiln-after-reconnect'), out);
     assert.ok(out.includes(`amazon-ebs: Exiting session with sessionId: ${first}.`), out);
