@@ -107,6 +107,7 @@ async function ssmCalls(): Promise<SsmCall[]> {
 async function ssmConfig(doc: {
   target_not_connected?: number;
   start_error?: { code: string; message: string };
+  terminate_error?: { code: string; message: string };
 }) {
   await fetch(`${moto.endpoint}/kiln-ssm/config`, { method: 'POST', body: JSON.stringify(doc) });
 }
@@ -535,9 +536,10 @@ describe('kiln build with ssh_interface session_manager', () => {
     assert.match(out, /AMIs were created:\nus-east-1: ami-[0-9a-f]+/);
   });
 
-  it('-debug on a terminal: a pause after StepCreateSSMTunnel with the tunnel up, and before its cleanup', async () => {
+  it('-debug on a terminal: a pause after StepCreateSSMTunnel with the tunnel up, and before its cleanup; a failed TerminateSession is reported', async () => {
     const log = join(dir, 'debug-plugin.jsonl');
     const file = await writeTemplate('debug', ['true']);
+    await ssmConfig({ terminate_error: { code: 'DoesNotExistException', message: 'Session not found.' } });
     // Whether the plugin runs and listens (from its log: a probe connection would print while paused).
     const tunnelUp = async (): Promise<boolean> => {
       const events = await pluginEvents(log);
@@ -577,5 +579,13 @@ describe('kiln build with ssh_interface session_manager', () => {
     assert.equal(at('before cleanup of').up, true, 'the tunnel is up until its own cleanup');
     const after = seen.find((p) => p.where === 'before cleanup of' && p.step === 'StepRunSourceInstance')!;
     assert.equal(after.up, false, 'the tunnel is gone after its cleanup');
+    // Packer's words; a cleanup error does not fail the build.
+    const sessionId = /Starting portForwarding session "(kiln-test-[0-9a-f]+)"/.exec(out)?.[1] ?? '';
+    assert.ok(
+      out.includes(
+        `==> amazon-ebs: Error terminating SSM Session "${sessionId}". Please terminate the session manually: DoesNotExistException: Session not found.`,
+      ),
+      out,
+    );
   });
 });

@@ -213,7 +213,7 @@ class SsmFake:
     SessionId, a TokenValue and a StreamUrl for a running moto instance (TargetNotConnected for an
     unknown or not running one, and for the next N calls after POST /kiln-ssm/config
     {"target_not_connected": N}; the next call fails with {"start_error": {"code", "message"}});
-    TerminateSession ends a session. The StreamUrl points back here:
+    TerminateSession ends a session (the next call fails with {"terminate_error": {...}}). The StreamUrl points back here:
     GET /kiln-ssm/data-channel/<id> with header X-Kiln-Ssm-Token: <TokenValue> answers 200 while the
     session is active, 410 once it is terminated (test/env/session-manager-plugin.mjs checks it, as
     the real plugin opens that URL). GET /kiln-ssm/calls lists every call with its parameters.
@@ -227,6 +227,7 @@ class SsmFake:
         self.calls = []
         self.not_connected = 0
         self.start_error = None
+        self.terminate_error = None
 
     @staticmethod
     def _json(start_response, status, doc):
@@ -273,6 +274,7 @@ class SsmFake:
             with self.lock:
                 self.not_connected = int(doc.get("target_not_connected", 0))
                 self.start_error = doc.get("start_error")
+                self.terminate_error = doc.get("terminate_error")
             return self._json(start_response, "200 OK", {})
         if path.startswith("/kiln-ssm/data-channel/"):
             with self.lock:
@@ -294,6 +296,11 @@ class SsmFake:
         record = {"action": target.split(".", 1)[1], "params": params, "region": region}
         with self.lock:
             self.calls.append(record)
+            if target == "AmazonSSM.TerminateSession" and self.terminate_error:
+                code, message = self.terminate_error["code"], self.terminate_error.get("message", "")
+                self.terminate_error = None
+                record["error"] = code
+                return self._error(start_response, code, message)
             if target == "AmazonSSM.TerminateSession":
                 session = self.sessions.get(params.get("SessionId", ""))
                 if session is not None:
