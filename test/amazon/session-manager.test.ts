@@ -305,7 +305,10 @@ describe('kiln build with ssh_interface session_manager', () => {
     // The plugin's own output, streamed as messages.
     assert.ok(out.includes(`amazon-ebs: Starting session with SessionId: ${sessionId}`), out);
     assert.ok(out.includes(`amazon-ebs: Port ${port} opened for sessionId ${sessionId}.`), out);
-    assert.ok(out.includes('==> amazon-ebs: Using ssh communicator to connect: localhost'), out);
+    // The step returns once the plugin listens, so StepConnect's first attempt finds the tunnel.
+    const opened = out.indexOf(`amazon-ebs: Port ${port} opened for sessionId ${sessionId}.`);
+    const connecting = out.indexOf('==> amazon-ebs: Using ssh communicator to connect: localhost');
+    assert.ok(opened >= 0 && connecting > opened, out);
     assert.ok(out.includes(`amazon-ebs: ${inst.user}`), out);
     // No ingress rule with SSM (B.5).
     assert.doesNotMatch(out, /Authorizing access to port/);

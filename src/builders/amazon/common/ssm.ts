@@ -151,6 +151,12 @@ export interface TunnelOptions {
   program?: string;
 }
 
+/** The plugin's line once it listens: `Port 8123 opened for sessionId <id>.` (newer: `sessionID`). */
+const PORT_OPEN = /^Port \d+ opened for sessionId\b/i;
+
+/** How long `open` waits at most for that line. */
+const READY_WAIT_MS = 10_000;
+
 /** A session the tunnel failed to start: the step's (first session) or a log line's (later). */
 export class SsmStartError extends Error {}
 
@@ -164,6 +170,8 @@ export class SsmTunnel {
   private signal: AbortSignal = this.ctrl.signal;
   private child?: ChildProcess;
   private loop?: Promise<void>;
+  /** Called once when the first plugin reports its local port open (see `open`). */
+  private onListening?: () => void;
   /** Sessions started and not yet terminated. */
   private readonly live = new Set<string>();
   /** A plugin still running when kiln exits (-on-error=abort skipped the cleanup) goes with it. */
@@ -181,7 +189,19 @@ export class SsmTunnel {
   async open(runSignal: AbortSignal, deadlineMs: number): Promise<void> {
     this.signal = AbortSignal.any([runSignal, this.ctrl.signal]);
     const first = await this.startSession(Date.now() + deadlineMs);
+    let ready = (): void => undefined;
+    const listening = new Promise<void>((resolve) => (ready = resolve));
+    this.onListening = ready;
     this.loop = this.keepOpen(first);
+    void this.loop.finally(ready);
+    // kiln's addition: return once the plugin says its port is open (as Ansible's aws_ssm
+    // connection waits for that line), so that StepConnect's first attempt finds the tunnel instead
+    // of failing and waiting its 5 s retry; a plugin that never says so costs at most READY_WAIT_MS.
+    const waited = new AbortController();
+    const cap = sleep(READY_WAIT_MS, AbortSignal.any([this.signal, waited.signal])).catch(() => undefined);
+    await Promise.race([listening, cap]);
+    waited.abort();
+    this.onListening = undefined;
   }
 
   /**
@@ -300,7 +320,9 @@ export class SsmTunnel {
         if (!stream) continue;
         createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
           const text = cleanOutputLine(line);
-          if (text !== '') this.o.ui.message(text);
+          if (text === '') return;
+          this.o.ui.message(text);
+          if (PORT_OPEN.test(text)) this.onListening?.();
         });
       }
       let spawnError: NodeJS.ErrnoException | undefined;
@@ -317,6 +339,7 @@ export class SsmTunnel {
               ? `exec: "${program}": executable file not found in $PATH` // parity: Go os/exec
               : `Cannot run ${program}: ${spawnError.message}`,
           );
+          this.onListening?.();
           resolve('no-program');
           return;
         }
@@ -325,6 +348,7 @@ export class SsmTunnel {
           this.o.ui.error(`Bad exit status: ${code ?? -1}`); // parity: localexec.RunAndStream
         }
         debugLog(`[INFO] ${program} ended (code ${String(code)}, signal ${String(sig)})`);
+        this.onListening?.();
         resolve('ended');
       });
     });
