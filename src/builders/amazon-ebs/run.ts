@@ -155,6 +155,10 @@ export async function runEbs(
       'Cannot run the amazon-ebs build: no region (set `region`, AWS_REGION or AWS_DEFAULT_REGION)',
     );
   }
+  // session_manager needs AWS's plugin program: checked before any AWS call.
+  if (cfg.ssh_interface === 'session_manager' && !findOnPath(PLUGIN)) {
+    throw new UserError(missingPluginMessage());
+  }
   // Vault's keys, the static keys, an assume_role provider: one set for every client of the build.
   let credentials: CredentialsInput | undefined;
   try {
@@ -171,10 +175,6 @@ export async function runEbs(
     }
     return c;
   };
-  // session_manager needs AWS's plugin program: checked before the build creates anything.
-  if (cfg.ssh_interface === 'session_manager' && !findOnPath(PLUGIN)) {
-    throw new UserError(missingPluginMessage());
-  }
   const ec2 = await ec2For(region);
   let ssmClient: Promise<Ssm> | undefined;
   let iamClient: Promise<Iam> | undefined;
