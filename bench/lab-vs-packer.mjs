@@ -9,7 +9,7 @@
 // run directly over OpenSSH through the bastion (same playbook, inventory directory, extra
 // arguments, environment), plus the EC2 API time (the sum of the lab proxy's per-request times of
 // that round's kiln build). Writes its section of docs/benchmarks.md.
-// Usage: flock /tmp/kiln-bench.lock node bench/lab-vs-packer.mjs [runs=3]
+// Usage: flock /tmp/kiln-bench.lock node bench/lab-vs-packer.mjs [runs=3]   (KILN_CMD='node …/bin/kiln' to pick a kiln)
 //        (needs `npx tsc -p .`, root, and `packer` on PATH)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,7 +21,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const lab = resolve(root, '../shared/lab');
 const runs = Number(process.argv[2] ?? 3);
 const out = mkdtempSync(join(tmpdir(), 'kiln-lab-bench-'));
-const kiln = `${process.execPath} ${join(root, 'bin/kiln')}`;
+// KILN_CMD runs another kiln (e.g. a checkout of an earlier commit) against the same lab.
+const kiln = process.env.KILN_CMD || `${process.execPath} ${join(root, 'bin/kiln')}`;
 
 const reference = JSON.parse(readFileSync(join(lab, 'build/packer-local.json'), 'utf8'));
 for (const m of reference.builders[0].launch_block_device_mappings ?? []) {
@@ -41,11 +42,22 @@ function build(tool, cmd, template, i) {
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(timeV);
   const seconds = wall ? Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) : NaN;
   const rss = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(timeV)?.[1] ?? NaN) / 1024;
-  const calls = readFileSync(join(dir, 'ec2-api.jsonl'), 'utf8').split('\n').filter(Boolean).length;
+  const api = readFileSync(join(dir, 'ec2-api.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  const calls = api.length;
+  // Time between EC2 requests that is not request time (the tool's own work between calls); gaps
+  // over a second are waits for something else (provisioning) and do not count.
+  const gapMs = api
+    .slice(1)
+    .map((r, k) => (r.ts - api[k].ts) * 1000 - api[k].ms)
+    .filter((g) => g < 1000)
+    .reduce((a, g) => a + g, 0);
   const verify = readFileSync(join(dir, 'verify.txt'), 'utf8').trim().split('\n').pop();
-  const row = { tool, template, seconds, rss, calls, verify, rc: r.status };
+  const row = { tool, template, seconds, rss, calls, gapMs, verify, rc: r.status };
   console.log(
-    `${tool} #${i}: ${seconds.toFixed(2)} s, ${calls} EC2 calls, ${rss.toFixed(0)} MiB, ${verify}, exit ${r.status}`,
+    `${tool} #${i}: ${seconds.toFixed(2)} s, ${calls} EC2 calls (${gapMs.toFixed(0)} ms between them), ${rss.toFixed(0)} MiB, ${verify}, exit ${r.status}`,
   );
   return row;
 }
@@ -183,6 +195,9 @@ const section = [
   'memory from `/usr/bin/time -v` (memory: the largest single process — Packer runs each plugin as its own',
   "process); EC2 calls from the lab's proxy log; checks: the lab's verify.py (23).",
   `Load average before ${loadBefore}, after ${load} (2 cores, shared: compare rows of one run only).`,
+  ...(process.env.KILN_CMD
+    ? [`kiln run as \`${process.env.KILN_CMD}\` (KILN_CMD), not this checkout's bin/kiln.`]
+    : []),
   '',
   '| tool | median wall | runs | EC2 calls | peak memory | runs passing all checks |',
   '|---|---|---|---|---|---|',
@@ -207,12 +222,16 @@ const section = [
       : 'the target is above the floor here.'),
   '',
   "kiln's own time is everything in its build that is not ansible-playbook, the shell commands or EC2 requests. From",
-  "kiln's `Step durations:` table, its debug log and a CPU profile (`node --cpu-prof`): Node start-up and reading the",
-  'template (~0.3 s quiet); loading the EC2 SDK when the first build starts (the largest single piece: ~0.25 s of CPU',
-  'quiet, 0.7 s at load 16 — a V8 code cache cuts that CPU by about a fifth; Node 20 has no built-in one); the SSH',
-  "connection through the bastion (0.4 s quiet, including the lab sshd's cloud-init key lookup that Packer pays too);",
-  'the EC2 steps (~1 s in all, mostly the requests themselves; every waiter polls at once first, so none of it is',
-  "sleeping). The ansible proxy's per-task cost is measured by bench/ansible-proxy.mjs (proxy / direct ≈ 0.94×).",
+  "kiln's `Step durations:` table, its output timed line by line and CPU profiles (`node --cpu-prof`), at load ~2:",
+  "Node start-up, kiln's modules, the template and preparing the build (~0.3 s, all CPU); loading the EC2 SDK when the",
+  'build starts (~0.35 s until the first step prints; its 2 MB bundle compiles from a V8 code cache after the first',
+  "build, about a sixth less CPU; the rest is the SDK's module code running and garbage collection); the SSH connection",
+  "through the bastion (~0.4 s, mostly the two sshd's per-connection start-up and the lab's cloud-init key lookup, which",
+  "OpenSSH and Packer pay too); the shell provisioner's upload and commands (~0.3 s, the sessions Packer opens too);",
+  'removing the temporary key from authorized_keys (~0.1 s, a sudo over SSH, as Packer). Between EC2 requests kiln',
+  `spent ${med(rows.kiln, 'gapMs').toFixed(0)} ms per build in all (Packer ${med(rows.packer, 'gapMs').toFixed(0)} ms): a plain-HTTP endpoint gets a fresh connection per`,
+  "request, because on a kept-alive one the lab's Python proxy stalled every answer ~40 ms (Nagle against delayed ACK;",
+  "0.7 s per build before). The ansible proxy's per-task cost is measured by bench/ansible-proxy.mjs.",
   '',
   'Opt-in, not the default (it changes how ansible runs modules): `"ansible_env_vars": ["ANSIBLE_PIPELINING=True"]` on',
   "the ansible provisioner makes ansible send each module over the command's stdin instead of copying it first, which",
