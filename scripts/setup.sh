@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for pkg in openssh-server openssh-client ansible-core sudo iproute2 make g++ xz-utils lz4; do
+for pkg in openssh-server openssh-client ansible-core sudo iproute2 make g++ xz-utils lz4 openssl util-linux; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
