@@ -65,6 +65,9 @@ class FakeRegion implements CleanupApi {
       throw awsError('UnauthorizedOperation', 'You are not authorized to perform this operation.');
     if (!this.images.delete(id)) throw awsError('InvalidAMIID.NotFound');
   }
+  async markSnapshots(ids: string[], runId: string) {
+    this.calls.push(`mark ${ids.join(',')} ${runId}`);
+  }
   async deleteSnapshot(id: string) {
     this.calls.push(`delete-snapshot ${id}`);
     for (const snaps of this.images.values()) if (snaps.includes(id)) throw awsError('InvalidSnapshot.InUse');
@@ -154,6 +157,21 @@ test('executePlan: removes everything in dependency order, waiting for terminati
   assert.deepEqual(api.calls.slice(0, 3), ['terminate i-1', 'describe-instances', 'describe-instances']);
   assert.ok(api.calls.filter((c) => c === 'delete-sg sg-1').length >= 2);
   assert.ok(api.calls.indexOf('deregister ami-1') < api.calls.indexOf('delete-snapshot snap-1'));
+});
+
+test("executePlan: an AMI's unmarked snapshots are marked before it is deregistered, marked ones not again", async () => {
+  const api = new FakeRegion();
+  api.images.set('ami-1', ['snap-1', 'snap-2']);
+  api.snapshots.add('snap-1').add('snap-2');
+  const items = [
+    p('AMI', 'ami-1', { snapshots: ['snap-1', 'snap-2'] }),
+    p('snapshot', 'snap-1', { state: 'incomplete' }),
+    p('snapshot', 'snap-2'),
+  ];
+  const res = await executePlan(api, items, { dryRun: false, say: () => undefined, ...fast });
+  assert.deepEqual(res.failed, []);
+  // Killed between the deregistration and the deletes, a later cleanup still finds snap-2 as an orphan.
+  assert.deepEqual(api.calls.slice(0, 2), ['mark snap-2 run1', 'deregister ami-1']);
 });
 
 test('executePlan: -dry-run lists the same lines and calls nothing', async () => {

@@ -7,6 +7,7 @@
  */
 import { sleep as realSleep } from '../util/retry.js';
 import { formatAge, KIND_ORDER, type Found, type Planned } from './plan.js';
+import { STATE_INCOMPLETE } from './tags.js';
 
 /** The EC2 calls cleanup makes in one region (ec2-api.ts over the SDK; fakes in unit tests). */
 export interface CleanupApi {
@@ -17,6 +18,8 @@ export interface CleanupApi {
   /** The state names of these instances; an instance EC2 no longer knows is absent. */
   instanceStates(ids: string[]): Promise<Map<string, string>>;
   deregisterImage(id: string): Promise<void>;
+  /** Tags snapshots `kiln-run-id`/`kiln-state=incomplete` (before their AMI is deregistered). */
+  markSnapshots?(ids: string[], runId: string): Promise<void>;
   deleteSnapshot(id: string): Promise<void>;
   /** The volume's state and the instances it is attached to; undefined when it is gone. */
   volume(id: string): Promise<{ state: string; attachedTo: string[] } | undefined>;
@@ -166,8 +169,17 @@ export async function executePlan(
 
   // 2. AMIs, then 3. their snapshots (a snapshot of an AMI that stays registered cannot go).
   const failedAmis = new Map<string, Planned>();
+  const markedSnapshots = new Set(
+    byKind('snapshot')
+      .filter((s) => s.state === STATE_INCOMPLETE)
+      .map((s) => s.id),
+  );
   for (const r of byKind('AMI')) {
     opts.say(resourceLine('Deleting', r));
+    // Interrupted between this AMI and its snapshots, a later cleanup still knows them as orphans.
+    const unmarked = (r.snapshots ?? []).filter((s) => !markedSnapshots.has(s));
+    if (unmarked.length > 0 && api.markSnapshots)
+      await api.markSnapshots(unmarked, r.runId).catch(() => undefined);
     if (await attempt(r, () => api.deregisterImage(r.id))) removed.push(r);
     else failedAmis.set(r.id, r);
   }

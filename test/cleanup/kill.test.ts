@@ -292,12 +292,15 @@ const POINTS: Point[] = [
     ],
   },
   {
-    // The build fails at tagging; its own cleanup deregisters the AMI and dies before
+    // The build fails at tagging (its first CreateTags after CreateImage is refused); its own
+    // cleanup marks the snapshot (the next CreateTags), deregisters the AMI and dies before
     // DeleteSnapshot (dropped, never reaches moto): an orphaned snapshot, marked incomplete.
     name: "in the failing build's cleanup, between DeregisterImage and DeleteSnapshot (orphaned snapshot)",
     ssh: true,
     policy: (a, seen) =>
-      a === 'CreateTags' && seen.includes('CreateImage')
+      a === 'CreateTags' &&
+      seen.includes('CreateImage') &&
+      seen.slice(seen.lastIndexOf('CreateImage')).filter((x) => x === 'CreateTags').length === 1
         ? { status: 400, code: 'InvalidParameterValue', message: 'kiln test: tagging refused' }
         : a === 'DeleteSnapshot'
           ? 'drop'

@@ -47,6 +47,8 @@ export interface AmazonEnvOptions {
   setUp?: () => void | Promise<void>;
   /** Runs in the same `after` hook, before the environment stops. */
   tearDown?: () => void | Promise<void>;
+  /** Extra environment for the moto server (see test/env/moto/server.py). */
+  motoEnv?: Record<string, string>;
 }
 
 /** Settings for any AWS SDK client (EC2, IAM, STS) on the test moto, with its fake static keys. */
@@ -180,7 +182,7 @@ export async function startAmazonEnv(opts: AmazonEnvOptions = {}): Promise<Start
     if (failed) throw failed.reason;
   };
   try {
-    moto = await startMoto();
+    moto = await startMoto({ env: opts.motoEnv });
     inst = await startMotoInstance(moto);
     dir = await mkdtemp(join(tmpdir(), opts.dir ?? 'kiln-amazon-'));
   } catch (err) {

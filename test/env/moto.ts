@@ -69,7 +69,12 @@ function helperDir(): string {
   );
 }
 
-export async function startMoto(): Promise<Moto> {
+export interface StartMotoOptions {
+  /** Extra environment for the server (e.g. KILN_MOTO_STOCK_CREATE_IMAGE=1, see server.py). */
+  env?: Record<string, string>;
+}
+
+export async function startMoto(opts: StartMotoOptions = {}): Promise<Moto> {
   const helpers = helperDir();
   const stateDir = await fsp.mkdtemp('/var/tmp/kiln-moto-');
   const port = await freePort();
@@ -81,7 +86,7 @@ export async function startMoto(): Promise<Moto> {
     [join(helpers, 'server.py'), '127.0.0.1', String(port), callLog],
     {
       stdio: ['ignore', out, out],
-      env: { ...process.env, MOTO_PORT: String(port) },
+      env: { ...process.env, ...opts.env, MOTO_PORT: String(port) },
     },
   );
   closeSync(out);

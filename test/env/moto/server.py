@@ -20,11 +20,14 @@ usage: server.py HOST PORT CALL_LOG
    alias/aws/ebs), as on EC2.
 6. CreateImage applies a TagSpecification of ResourceType "snapshot" to the image's snapshot, as on
    EC2 (moto 5.2.1 answers 500); CopyImage applies its TagSpecifications ("image", "snapshot") to
-   the copy and its snapshot, as on EC2 (moto 5.2.1 ignores them).
+   the copy and its snapshot, as on EC2 (moto 5.2.1 ignores them). With the environment variable
+   KILN_MOTO_STOCK_CREATE_IMAGE=1, CreateImage keeps moto 5.2.1's own answer (a 500) to a
+   "snapshot" TagSpecification, as the shared lab's moto does: kiln must build there too.
 7. A stand-in for AWS Session Manager's two session calls, which moto 5.2.1 lacks (see SsmFake):
    AmazonSSM.StartSession / TerminateSession (JSON protocol, X-Amz-Target), recorded for the tests.
 """
 import io
+import os
 import json
 import secrets
 import sys
@@ -110,6 +113,8 @@ def _unique_name_create_image(self, instance_id, name, description, tag_specific
     for ami in list(self.amis.values()):
         if ami.name == name and ami.owner_id == account and ami.state != "deregistered":
             raise EC2ClientError("InvalidAMIName.Duplicate", f"AMI name {name} is already in use by AMI {ami.id}")
+    if os.environ.get("KILN_MOTO_STOCK_CREATE_IMAGE") == "1":
+        return _create_image(self, instance_id, name, description, tag_specifications)
     # EC2 applies a "snapshot" TagSpecification to the snapshots CreateImage makes; moto 5.2.1
     # raises NotImplementedError (a 500) for it.
     image_specs = [s for s in tag_specifications if s.get("ResourceType") != "snapshot"]

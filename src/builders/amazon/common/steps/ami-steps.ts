@@ -18,7 +18,11 @@ import {
   type AmazonState,
 } from '../state.js';
 import { imageWait, poll, retry, WaiterError } from '../waiters.js';
-import { incompleteImageTagSpecifications, markImagesComplete } from '../../../../cleanup/tags.js';
+import {
+  incompleteImageTags,
+  incompleteImageTagSpecifications,
+  markImagesComplete,
+} from '../../../../cleanup/tags.js';
 import { toMapping } from './instance-steps.js';
 import { alreadyGone, attemptsOf, eventually, lookUp, mayHaveHappened } from '../retry.js';
 
@@ -50,8 +54,12 @@ function amiWaitError(err: unknown): string {
   return `Failed with ResourceNotReady error, which can have a variety of causes. For help troubleshooting, check our docs: https://www.packer.io/docs/builders/amazon.html#resourcenotready-error\noriginal error: ${text}`;
 }
 
-/** Deregisters an image and deletes its snapshots (11 tries on UnauthorizedOperation). */
-export async function destroyImage(ec2: Ec2, img: Image, ui?: Ui, say = true): Promise<void> {
+/**
+ * Deregisters an image and deletes its snapshots (11 tries on UnauthorizedOperation). Given the
+ * build's run id, the snapshots are first marked `kiln-state=incomplete`: a build killed between
+ * DeregisterImage and DeleteSnapshot leaves snapshots that `kiln cleanup` recognises as orphans.
+ */
+export async function destroyImage(ec2: Ec2, img: Image, ui?: Ui, say = true, runId = ''): Promise<void> {
   const { client, sdk } = ec2;
   const unauthorized = (err: unknown) => awsErrorCode(err) === 'UnauthorizedOperation';
   // A lost answer to an earlier try: the image or snapshot is gone already.
@@ -59,13 +67,20 @@ export async function destroyImage(ec2: Ec2, img: Image, ui?: Ui, say = true): P
     fn().catch((err: unknown) => {
       if (!alreadyGone(err)) throw err;
     });
+  const snaps = snapshotIds(img);
+  if (runId !== '' && snaps.length > 0) {
+    // Best effort: a failure here must not keep the image from being removed.
+    await client
+      .send(new sdk.CreateTagsCommand({ Resources: snaps, Tags: incompleteImageTags(runId) }))
+      .catch(() => undefined);
+  }
   await retry(
     11,
     () => gone(() => client.send(new sdk.DeregisterImageCommand({ ImageId: img.ImageId }))),
     unauthorized,
   );
   if (say) ui?.say(`Deregistered AMI id: ${img.ImageId ?? ''}`); // parity:
-  for (const snap of snapshotIds(img)) {
+  for (const snap of snaps) {
     await retry(
       11,
       () => gone(() => client.send(new sdk.DeleteSnapshotCommand({ SnapshotId: snap }))),
@@ -162,8 +177,10 @@ export const stepCreateAmi: Step<S> & { created?: Image } = {
                 ...(c.ami_block_device_mappings.length > 0
                   ? { BlockDeviceMappings: c.ami_block_device_mappings.map(toMapping) }
                   : {}),
-                // Marked half-made from its first moment, snapshots too (for `kiln cleanup`); unmarked at the end.
-                TagSpecifications: incompleteImageTagSpecifications(state.runId, ['image', 'snapshot']),
+                // Marked half-made from its first moment (for `kiln cleanup`); unmarked at the end. Its
+                // snapshots are marked before anything deregisters the image (destroyImage): a
+                // "snapshot" TagSpecification here is refused by moto (the lab's EC2) with a 500.
+                TagSpecifications: incompleteImageTagSpecifications(state.runId, ['image']),
               }),
               { abortSignal: signal },
             )
@@ -239,7 +256,7 @@ export const stepCreateAmi: Step<S> & { created?: Image } = {
     try {
       const d = await client.send(new sdk.DescribeImagesCommand({ ImageIds: [id] }));
       for (const img of d.Images ?? []) {
-        await destroyImage(state.ec2, img, ui);
+        await destroyImage(state.ec2, img, ui, true, state.runId);
         dropLeftover(state, img.ImageId ?? '');
         for (const s of snapshotIds(img)) dropLeftover(state, s);
       }
@@ -266,7 +283,7 @@ async function removeCopies(state: S, ui: Ui): Promise<void> {
         known?.ImageId === id
           ? known
           : (await ec2.client.send(new ec2.sdk.DescribeImagesCommand({ ImageIds: [id] }))).Images?.[0];
-      await destroyImage(ec2, img ?? { ImageId: id }, ui);
+      await destroyImage(ec2, img ?? { ImageId: id }, ui, true, state.runId);
       dropLeftover(state, id);
       for (const s of snapshotIds(img ?? {})) dropLeftover(state, s);
       delete state.amis[region];
@@ -358,7 +375,7 @@ export const stepAmiRegionCopy: Step<S> = {
     if (!img) return;
     ui.say('Deregistering the AMI and deleting unencrypted temporary AMIs and snapshots'); // parity:
     try {
-      await destroyImage(state.ec2, img, ui, false);
+      await destroyImage(state.ec2, img, ui, false, state.runId);
       dropLeftover(state, img.ImageId ?? '');
       for (const s of snapshotIds(img)) dropLeftover(state, s);
       // Fixed 1.6.6 quirk (H.12): the deleted intermediary is not reported as an artifact.
