@@ -41,17 +41,26 @@ export type ShellConfig = DecodedConfig<typeof shellFields> & {
   varFileName: string;
 };
 
+/**
+ * The n of the default script_<n>.sh / varfile_<n>.sh. Packer draws it from 0–9998, so on a shared
+ * /tmp one build in ~60 met another user's leftover script_<n>.sh ("Permission denied", /tmp is
+ * sticky) and parallel builds on one host could overwrite each other's script; kiln draws from 0–2³¹.
+ */
+function remoteNumber(): number {
+  return randomInt(0, 2 ** 31 - 1);
+}
+
 /** Decodes and validates; throws ConfigError with every problem (Packer's texts). No side effects. */
 export function prepareShell(raws: RawConfig[], pc: PackerConfig, placeholder: GeneratedData): ShellConfig {
   const decoded = decodeConfig(shellFields, raws, { pc, placeholder, exclude: ['execute_command'] });
-  const cfg: ShellConfig = { ...decoded, varFileName: `varfile_${randomInt(0, 9999)}.sh` };
+  const cfg: ShellConfig = { ...decoded, varFileName: `varfile_${remoteNumber()}.sh` };
   if (cfg.envVarFormat === '') cfg.envVarFormat = cfg.useEnvVarFile ? "export %s='%s'\n" : "%s='%s' ";
   if (cfg.executeCommand === '') {
     cfg.executeCommand = cfg.useEnvVarFile
       ? 'chmod +x {{.Path}}; . {{.EnvVarFile}} && {{.Path}}'
       : 'chmod +x {{.Path}}; {{.Vars}} {{.Path}}';
   }
-  if (cfg.remoteFile === '') cfg.remoteFile = `script_${randomInt(0, 9999)}.sh`;
+  if (cfg.remoteFile === '') cfg.remoteFile = `script_${remoteNumber()}.sh`;
   if (cfg.remotePath === '') cfg.remotePath = `${cfg.remoteFolder}/${cfg.remoteFile}`;
 
   const problems: string[] = [];
