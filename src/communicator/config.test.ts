@@ -6,7 +6,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeConfig, Problems } from '../config/decode.js';
-import type { PackerConfig } from '../core/types.js';
 import {
   commHost,
   communicatorFields,
@@ -17,20 +16,9 @@ import {
   validateTemporaryKeyPair,
   type CommunicatorConfig,
 } from './config.js';
+import { packerConfigWith } from '../core/packer-config.js';
 
-const pc: PackerConfig = {
-  buildName: 'b',
-  builderType: 'null',
-  coreVersion: '1.6.6',
-  debug: false,
-  force: false,
-  onError: 'cleanup',
-  templatePath: '',
-  userVariables: {},
-  sensitive: [],
-  initTime: new Date(0),
-  runUuid: 'u',
-};
+const pc = packerConfigWith({ buildName: 'b', builderType: 'null', initTime: new Date(0), runUuid: 'u' });
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-comm-'));
 const rsaPem = join(dir, 'rsa.pem');

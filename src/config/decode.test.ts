@@ -3,21 +3,16 @@ import assert from 'node:assert/strict';
 import { decodeConfig, DecodeError, f, fieldDocs, interpolationContext, placeholderData, Problems, type TemplateEngine } from './decode.js';
 import { InterpolateError, type InterpolateContext } from '../interpolate/index.js';
 import { ConfigError } from '../util/errors.js';
-import type { PackerConfig } from '../core/types.js';
+import { packerConfigWith } from '../core/packer-config.js';
 
-const pc: PackerConfig = {
+const pc = packerConfigWith({
   buildName: 'b',
   builderType: 'null',
-  coreVersion: '1.6.6',
-  debug: false,
-  force: false,
-  onError: 'cleanup',
   templatePath: '/t/x.json',
   userVariables: { port: '2222', name: 'web' },
-  sensitive: [],
   initTime: new Date(0),
   runUuid: 'u',
-};
+});
 
 /** A tiny stand-in engine: `{{user `x`}}`, `{{upper `x`}}`, `{{build_name}}`; `{{nosuch}}` / `{{` fail. */
 const fake: TemplateEngine = {

@@ -3,7 +3,6 @@
  * over the real communicator, a PackerConfig, the builder run, and an EC2 client on the test moto
  * for asserting the end state.
  */
-import { randomUUID } from 'node:crypto';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type {
   Artifact,
@@ -20,6 +19,7 @@ import * as interpolate from '../../src/interpolate/index.js';
 import type { TemplateEngine } from '../../src/config/decode.js';
 import { motoEc2, type Moto, type MotoInstance } from '../env/moto.js';
 import { referenceConfig as envReferenceConfig, useProcessEnv } from '../env/amazon-env.js';
+import { packerConfigWith } from '../../src/core/packer-config.js';
 
 export class RecordingUi implements Ui {
   readonly lines: string[] = [];
@@ -59,20 +59,7 @@ export function commandHook(commands: string[], seen: GeneratedData[] = []): Pro
 }
 
 export function packerConfig(over: Partial<PackerConfig> = {}): PackerConfig {
-  return {
-    buildName: 'amazon-ebs',
-    builderType: 'amazon-ebs',
-    coreVersion: '1.6.6',
-    debug: false,
-    force: false,
-    onError: 'cleanup',
-    templatePath: '',
-    userVariables: {},
-    sensitive: [],
-    initTime: new Date(),
-    runUuid: randomUUID(),
-    ...over,
-  };
+  return packerConfigWith({ buildName: 'amazon-ebs', builderType: 'amazon-ebs', ...over });
 }
 
 /** A reference-like template config (§ lab build/config.json) pointed at the test environment. */

@@ -13,21 +13,16 @@ import { freePort, startSshEnv, type SshEnv } from '../env/ssh-env.js';
 import type { Communicator, GeneratedData, PackerConfig } from '../../src/core/types.js';
 import { create } from '../../src/provisioners/ansible/index.js';
 import { connectComm, exec, recordingUi, tempDir } from './helpers.js';
+import { packerConfigWith } from '../../src/core/packer-config.js';
 
 function packerConfig(dir: string): PackerConfig {
-  return {
+  return packerConfigWith({
     buildName: 'opts',
     builderType: 'null',
-    coreVersion: '1.6.6',
-    debug: false,
-    force: false,
-    onError: 'cleanup',
     templatePath: join(dir, 'template.json'),
-    userVariables: {},
-    sensitive: [],
     initTime: new Date(),
     runUuid: '00000000-0000-0000-0000-000000000000',
-  };
+  });
 }
 
 describe('ansible options (real ansible-playbook through the proxy)', () => {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSshEnv, type SshEnv } from '../env/ssh-env.js';
 import type { Communicator, GeneratedData, PackerConfig, RawConfig } from '../../src/core/types.js';
+import { packerConfigWith } from '../../src/core/packer-config.js';
 import { create } from '../../src/provisioners/ansible/index.js';
 import { ConfigError } from '../../src/util/errors.js';
 import { connectComm, exec, recordingUi, tempDir } from './helpers.js';
@@ -19,20 +20,13 @@ import { connectComm, exec, recordingUi, tempDir } from './helpers.js';
 const FIXTURES = fileURLToPath(new URL('../../../test/ansible/fixtures/', import.meta.url));
 
 export function packerConfig(over: Partial<PackerConfig> = {}): PackerConfig {
-  return {
+  return packerConfigWith({
     buildName: 'kiln-test',
     builderType: 'amazon-ebs',
-    coreVersion: '1.6.6',
-    debug: false,
-    force: false,
-    onError: 'cleanup',
     templatePath: join(FIXTURES, 'template.json'),
-    userVariables: {},
-    sensitive: [],
-    initTime: new Date(),
     runUuid: '00000000-0000-0000-0000-000000000000',
     ...over,
-  };
+  });
 }
 
 describe('ansible provisioner (real ansible-playbook, real sshd)', () => {

@@ -17,6 +17,7 @@ import { create as createFile } from '../../src/provisioners/file/index.js';
 import { placeholderData } from '../../src/config/decode.js';
 import type { Communicator, PackerConfig, RawConfig } from '../../src/core/types.js';
 import { CaptureUi } from './capture-ui.js';
+import { packerConfigWith } from '../../src/core/packer-config.js';
 
 let env: SshEnv;
 let comm: Communicator;
@@ -39,19 +40,7 @@ after(async () => {
 });
 
 function pc(): PackerConfig {
-  return {
-    buildName: 'null',
-    builderType: 'null',
-    coreVersion: '1.6.6',
-    debug: false,
-    force: false,
-    onError: 'cleanup',
-    templatePath: '',
-    userVariables: {},
-    sensitive: [],
-    initTime: new Date(0),
-    runUuid: 'uuid',
-  };
+  return packerConfigWith({ buildName: 'null', builderType: 'null', initTime: new Date(0), runUuid: 'uuid' });
 }
 
 const DATA = { ID: 'Null', Host: '127.0.0.1', PackerHTTPAddr: 'ERR_HTTP_ADDR_NOT_IMPLEMENTED_BY_BUILDER' };

@@ -1,22 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { PackerConfig } from '../../core/types.js';
+import { packerConfigWith } from '../../core/packer-config.js';
 import { ConfigError } from '../../util/errors.js';
 import { decodeNullConfig } from './config.js';
 
-const pc: PackerConfig = {
+const pc = packerConfigWith({
   buildName: 'null',
   builderType: 'null',
-  coreVersion: '1.6.6',
-  debug: false,
-  force: false,
-  onError: 'cleanup',
   templatePath: '/t/template.json',
   userVariables: { port: '22877' },
-  sensitive: [],
   initTime: new Date(0),
   runUuid: 'u',
-};
+});
 
 function problems(raw: Record<string, unknown>): string {
   try {

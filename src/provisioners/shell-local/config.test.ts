@@ -2,21 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { prepareShellLocal } from './config.js';
 import { goSprintf2 } from './run.js';
-import type { PackerConfig } from '../../core/types.js';
+import { packerConfigWith } from '../../core/packer-config.js';
 
-const pc: PackerConfig = {
-  buildName: 'null',
-  builderType: 'null',
-  coreVersion: '1.6.6',
-  debug: false,
-  force: false,
-  onError: 'cleanup',
-  templatePath: '',
-  userVariables: {},
-  sensitive: [],
-  initTime: new Date(0),
-  runUuid: 'u',
-};
+const pc = packerConfigWith({ buildName: 'null', builderType: 'null', initTime: new Date(0), runUuid: 'u' });
 
 function problems(raw: Record<string, unknown>, pp = false): string {
   try {

@@ -1,21 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { prepareShell } from './config.js';
-import type { PackerConfig } from '../../core/types.js';
+import { packerConfigWith } from '../../core/packer-config.js';
 
-const pc: PackerConfig = {
+const pc = packerConfigWith({
   buildName: 'amazon-ebs',
   builderType: 'amazon-ebs',
-  coreVersion: '1.6.6',
-  debug: false,
-  force: false,
-  onError: 'cleanup',
-  templatePath: '',
-  userVariables: {},
-  sensitive: [],
   initTime: new Date(0),
   runUuid: 'u',
-};
+});
 
 test("default remote names: script_<n>.sh and varfile_<n>.sh under /tmp, n from a range far wider than Packer's 0-9998", () => {
   const ns: number[] = [];
