@@ -46,8 +46,18 @@ function restricted(region: string): boolean {
   return region.startsWith('cn-') || region.startsWith('us-gov-');
 }
 
-function toTags(pairs: [string, string][]): Tag[] {
+export function toTags(pairs: [string, string][]): Tag[] {
   return pairs.map(([Key, Value]) => ({ Key, Value }));
+}
+
+/** `user_data`, or the text of `user_data_file` when set (Packer's error when it cannot be read). */
+export async function readUserData(c: { user_data: string; user_data_file: string }): Promise<string> {
+  if (c.user_data_file === '') return c.user_data;
+  try {
+    return await readFile(c.user_data_file, 'utf8');
+  } catch (err) {
+    throw new Error(`Problem reading user data file: ${err instanceof Error ? err.message : String(err)}`); // parity:
+  }
 }
 
 /** RunInstances' NotFound answers for a key pair or security group created moments before. */
@@ -153,16 +163,7 @@ export const stepRunSourceInstance: Step<S> = {
   async run(state, { ui, signal }) {
     const c = state.config;
     const { client, sdk } = state.ec2;
-    let userData = c.user_data;
-    if (c.user_data_file !== '') {
-      try {
-        userData = await readFile(c.user_data_file, 'utf8');
-      } catch (err) {
-        throw new Error(
-          `Problem reading user data file: ${err instanceof Error ? err.message : String(err)}`,
-        ); // parity:
-      }
-    }
+    const userData = await readUserData(c);
     ui.say('Launching a source AWS instance...'); // parity:
     const image = state.sourceImage;
     if (image?.RootDeviceType !== 'ebs') {

@@ -13,16 +13,21 @@ import type {
   LaunchTemplateBlockDeviceMappingRequest,
   LaunchTemplateTagSpecificationRequest,
   RequestLaunchTemplateData,
-  Tag,
 } from '@aws-sdk/client-ec2';
 import { randomInt, randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { Step } from '../../../../core/runner/step.js';
 import { awsErrorCode, awsErrorText } from '../aws.js';
 import { attemptsOf, mayHaveHappened } from '../retry.js';
 import { addLeftover, dropLeftover, echoTags, renderTags, RUN_ID_TAG, type AmazonState } from '../state.js';
 import { retry } from '../waiters.js';
-import { sshHost, stepRunSourceInstance, toMapping, userDataBase64 } from './instance-steps.js';
+import {
+  readUserData,
+  sshHost,
+  stepRunSourceInstance,
+  toMapping,
+  toTags,
+  userDataBase64,
+} from './instance-steps.js';
 
 type S = AmazonState;
 
@@ -38,10 +43,6 @@ export function launchTemplateName(): string {
   let s = '';
   for (let i = 0; i < 7; i++) s += ALNUM[randomInt(ALNUM.length)];
   return `packer-fleet-launch-template-${s}`;
-}
-
-function toTags(pairs: [string, string][]): Tag[] {
-  return pairs.map(([Key, Value]) => ({ Key, Value }));
 }
 
 const IAM_PROPAGATION = 'Invalid IAM Instance Profile name';
@@ -205,16 +206,7 @@ export function stepRunSpotInstance(): Step<S> {
       }
       ui.message('Loading User Data File...'); // parity:
       const name = launchTemplateName();
-      let userData = c.user_data;
-      if (c.user_data_file !== '') {
-        try {
-          userData = await readFile(c.user_data_file, 'utf8');
-        } catch (err) {
-          throw new Error(
-            `Problem reading user data file: ${err instanceof Error ? err.message : String(err)}`,
-          ); // parity:
-        }
-      }
+      const userData = await readUserData(c);
       ui.message('Creating Spot Fleet launch template...'); // parity:
       const data = spotTemplateData(
         state,
