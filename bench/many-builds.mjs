@@ -208,6 +208,39 @@ async function runTool(tool, i) {
 
 const load = loadAverage;
 
+/**
+ * A paragraph per failed build of the kiln and Packer runs in a results folder (the closing list of
+ * each `<tool>-<round>.out` names a failed build with its error: "--> b07: Error uploading script: …"),
+ * with the cause when it is a known one.
+ */
+function failureLines(dir, rows) {
+  const out = [];
+  for (const tool of ['kiln', 'packer']) {
+    (rows[tool] ?? []).forEach((_, k) => {
+      let text = '';
+      try {
+        text = readFileSync(join(dir, `${tool}-${k + 1}.out`), 'utf8');
+      } catch {
+        return;
+      }
+      const failures = [...text.matchAll(/^--> (\S+): (.+)$/gm)]
+        .filter((m) => !m[2].startsWith('AMIs were created'))
+        .map((m) => `${m[1]}: ${m[2]}`);
+      for (const f of failures) {
+        const who = tool === 'kiln' ? 'kiln' : 'Packer 1.6.6';
+        let line = `Failed in ${who}'s round ${k + 1}: \`${f}\`.`;
+        if (/script_\d+\.sh: Permission denied/.test(f))
+          line +=
+            " The lab's instance is this machine, whose `/tmp` holds other users' leftover `script_<n>.sh` files (`/tmp` is sticky):" +
+            " Packer draws n from 0–9998 and met one (then retried the upload until `start_retry_timeout`, 5 minutes);" +
+            ' kiln draws n from 0–2³¹ (docs/compatibility.md).';
+        out.push('', line);
+      }
+    });
+  }
+  return out;
+}
+
 const tools = withPacker ? ['floor', 'kiln', 'packer'] : ['floor', 'kiln'];
 const rows = Object.fromEntries(tools.map((t) => [t, []]));
 const loadBefore = load();
@@ -286,6 +319,7 @@ function writeSection(dir) {
       (withPacker
         ? ` kiln / Packer: ${(med('kiln', 'seconds') / med('packer', 'seconds')).toFixed(2)}×.`
         : ''),
+    ...failureLines(dir, rows),
     ...(meta.notes ?? []).flatMap((n) => ['', n]),
     '',
     "Where kiln's own time goes with ten builds (a CPU profile, `node --cpu-prof`, of the kiln process building",
