@@ -232,7 +232,7 @@ function failureLines(dir, rows) {
         if (/script_\d+\.sh: Permission denied/.test(f))
           line +=
             " The lab's instance is this machine, whose `/tmp` holds other users' leftover `script_<n>.sh` files (`/tmp` is sticky):" +
-            " Packer draws n from 0–9998 and met one (then retried the upload until `start_retry_timeout`, 5 minutes);" +
+            ' Packer draws n from 0–9998 and met one (then retried the upload until `start_retry_timeout`, 5 minutes);' +
             ' kiln draws n from 0–2³¹ (docs/compatibility.md).';
         out.push('', line);
       }
