@@ -103,13 +103,13 @@ export function motoAccess(moto: Moto, inst: MotoInstance): Record<string, unkno
 }
 
 /**
- * A reference-like builder config (§ lab build/config.json: AMI filter, VPC and subnet filters,
- * KMS-encrypted gp3 root volume, bastion with agent auth, ssh_clear_authorized_keys) pointed at the
- * test environment; `over` replaces keys.
+ * The lab reference template's builder (§ lab build/config.json: AMI filter, VPC and subnet filters,
+ * KMS-encrypted gp3 root volume, ssh_clear_authorized_keys) with `access` (how it is reached: ssh_*
+ * and endpoint settings), the security group and KMS key given; `over` replaces keys.
  */
-export function referenceConfig(
-  moto: Moto,
-  inst: MotoInstance,
+export function labBuilderConfig(
+  access: Record<string, unknown>,
+  ids: { security_group_id: string; kms_key_id: string },
   over: Record<string, unknown> = {},
 ): Record<string, unknown> {
   return {
@@ -125,25 +125,37 @@ export function referenceConfig(
       owners: 'amazon',
       most_recent: true,
     },
-    ...motoAccess(moto, inst),
+    ...access,
     ssh_timeout: '1m',
     ssh_clear_authorized_keys: 'true',
     iam_instance_profile: '',
     tags: { Name: 'kiln-test', Environment: 'dev' },
     vpc_filter: { filters: { 'tag:Environment': 'dev', isDefault: 'false' } },
     subnet_filter: { filters: { 'tag:Name': 'vpc-dev-private-us-east-*' }, most_free: true },
-    security_group_ids: [moto.seed.security_group_id],
+    security_group_ids: [ids.security_group_id],
     launch_block_device_mappings: [
       {
         device_name: '/dev/xvda',
         encrypted: true,
-        kms_key_id: moto.seed.kms_key_id,
+        kms_key_id: ids.kms_key_id,
         delete_on_termination: true,
         volume_type: 'gp3',
       },
     ],
     ...over,
   };
+}
+
+/**
+ * A reference-like builder config (`labBuilderConfig`) pointed at the test environment; `over`
+ * replaces keys.
+ */
+export function referenceConfig(
+  moto: Moto,
+  inst: MotoInstance,
+  over: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return labBuilderConfig(motoAccess(moto, inst), moto.seed, over);
 }
 
 /**
