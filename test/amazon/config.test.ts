@@ -10,58 +10,28 @@ import { fileURLToPath } from 'node:url';
 import { create } from '../../src/builders/amazon-ebs/index.js';
 import { prepareEbs } from '../../src/builders/amazon-ebs/config.js';
 import { cleanResourceName } from '../../src/builders/amazon/common/clean-name.js';
-import { ConfigError } from '../../src/util/errors.js';
 import type { RawConfig } from '../../src/core/types.js';
-import { packerConfig } from './helpers.js';
+import { labBuilderConfig } from '../env/amazon-env.js';
+import { packerConfig, prepareProblems as problems } from './helpers.js';
 
 /** The reference template's builder (lab build/config.json) with its user variables' values. */
 function reference(over: RawConfig = {}): RawConfig {
-  return {
-    ami_name: 'asb-linux-al23-arm-{{timestamp}}',
-    instance_type: 't4g.medium',
-    region: 'us-east-1',
-    source_ami_filter: {
-      filters: {
-        'virtualization-type': 'hvm',
-        name: 'al2023-ami-2023.*-kernel-6.1-arm64',
-        'root-device-type': 'ebs',
-      },
-      owners: 'amazon',
-      most_recent: true,
+  return labBuilderConfig(
+    {
+      ssh_username: 'ec2-user',
+      ssh_bastion_host: 'bastion.mycorp.com',
+      ssh_bastion_username: 'me',
+      ssh_bastion_agent_auth: true,
+      ssh_bastion_port: 22,
     },
-    ssh_username: 'ec2-user',
-    ssh_bastion_host: 'bastion.mycorp.com',
-    ssh_bastion_username: 'me',
-    ssh_bastion_agent_auth: true,
-    ssh_bastion_port: 22,
-    ssh_timeout: '2m',
-    ssh_clear_authorized_keys: 'true',
-    iam_instance_profile: '',
-    tags: { Name: 'x', Environment: '{{user `env_name`}}' },
-    vpc_filter: { filters: { 'tag:Environment': 'dev', isDefault: 'false' } },
-    subnet_filter: { filters: { 'tag:Name': 'vpc-dev-private-us-east-*' }, most_free: true },
-    security_group_ids: ['sg-123'],
-    launch_block_device_mappings: [
-      {
-        device_name: '/dev/xvda',
-        encrypted: true,
-        kms_key_id: 'a2018373-3025-4bb2-a9d2-b1cbf79b1b51',
-        delete_on_termination: true,
-        volume_type: 'gp3',
-      },
-    ],
-    ...over,
-  };
-}
-
-function problems(raw: RawConfig, pc = packerConfig()): string[] {
-  try {
-    prepareEbs([raw], pc);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
+    { security_group_id: 'sg-123', kms_key_id: 'a2018373-3025-4bb2-a9d2-b1cbf79b1b51' },
+    {
+      ami_name: 'asb-linux-al23-arm-{{timestamp}}',
+      ssh_timeout: '2m',
+      tags: { Name: 'x', Environment: '{{user `env_name`}}' },
+      ...over,
+    },
+  );
 }
 
 describe('amazon-ebs prepare', () => {

@@ -2,7 +2,7 @@
  * amazon-ebs end to end against a real moto and a real sshd (the "instance", reached through a
  * real bastion with agent auth): the end state is checked through the EC2 API.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DescribeImagesCommand,
@@ -11,26 +11,11 @@ import {
   DescribeSecurityGroupsCommand,
   DescribeSnapshotsCommand,
   DescribeVolumesCommand,
-  type EC2Client,
 } from '@aws-sdk/client-ec2';
-import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
-import { ec2, packerConfig, referenceConfig, runBuild, tagMap, testEnv } from './helpers.js';
+import { amazonEnv } from '../env/amazon-env.js';
+import { packerConfig, runBuild, tagMap } from './helpers.js';
 
-let moto: Moto;
-let inst: MotoInstance;
-let api: EC2Client;
-
-before(async () => {
-  moto = await startMoto();
-  inst = await startMotoInstance(moto);
-  testEnv(inst);
-  api = ec2(moto);
-});
-
-after(async () => {
-  await inst?.stop();
-  await moto?.stop();
-});
+const env = amazonEnv({ processEnv: true });
 
 function grab(text: string, re: RegExp): string {
   const m = re.exec(text);
@@ -41,18 +26,18 @@ function grab(text: string, re: RegExp): string {
 async function assertCleanedUp(text: string): Promise<{ instanceId: string; keyName: string }> {
   const instanceId = grab(text, /Instance ID: (i-[0-9a-f]+)/);
   const keyName = grab(text, /Creating temporary keypair: (\S+)/);
-  const i = (await api.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations?.[0]
-    ?.Instances?.[0];
+  const i = (await env.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })))
+    .Reservations?.[0]?.Instances?.[0];
   assert.equal(i?.State?.Name, 'terminated');
   await assert.rejects(
-    api.send(new DescribeKeyPairsCommand({ KeyNames: [keyName] })),
+    env.ec2.send(new DescribeKeyPairsCommand({ KeyNames: [keyName] })),
     /InvalidKeyPair.NotFound|does not exist/,
   );
-  const vols = await api.send(
+  const vols = await env.ec2.send(
     new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [instanceId] }] }),
   );
   assert.deepEqual(vols.Volumes ?? [], []);
-  const tagged = await api.send(
+  const tagged = await env.ec2.send(
     new DescribeVolumesCommand({ Filters: [{ Name: 'tag-key', Values: ['kiln-run-id'] }] }),
   );
   assert.deepEqual(
@@ -64,13 +49,13 @@ async function assertCleanedUp(text: string): Promise<{ instanceId: string; keyN
 
 describe('amazon-ebs build against moto', () => {
   it('builds the reference-like template: AMI, tags, cleanup, 18 EC2 calls', async () => {
-    await moto.clearCalls();
-    const raw = referenceConfig(moto, inst);
+    await env.moto.clearCalls();
+    const raw = env.config();
     const { artifact, error, ui } = await runBuild(raw, [
       'echo provisioned > ~/kiln-provisioned',
       'test -f ~/kiln-provisioned',
     ]);
-    const calls = await moto.sdkCalls();
+    const calls = await env.moto.sdkCalls();
     const text = ui.text();
     assert.equal(error, undefined, `${error?.message}\n${text}`);
     assert.ok(artifact);
@@ -79,7 +64,7 @@ describe('amazon-ebs build against moto', () => {
     assert.equal(artifact.id, `us-east-1:${ami}`);
     assert.equal(artifact.builderId, 'mitchellh.amazonebs');
 
-    const img = (await api.send(new DescribeImagesCommand({ ImageIds: [ami] }))).Images?.[0];
+    const img = (await env.ec2.send(new DescribeImagesCommand({ ImageIds: [ami] }))).Images?.[0];
     assert.equal(img?.State, 'available');
     assert.equal(img?.Name, raw.ami_name);
     const tags = tagMap(img?.Tags);
@@ -89,7 +74,8 @@ describe('amazon-ebs build against moto', () => {
     assert.equal(tags['kiln-state'], undefined, 'a finished AMI is not marked incomplete');
     const snaps = (img?.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId ?? '').filter(Boolean);
     assert.ok(snaps.length > 0);
-    for (const s of (await api.send(new DescribeSnapshotsCommand({ SnapshotIds: snaps }))).Snapshots ?? []) {
+    for (const s of (await env.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: snaps }))).Snapshots ??
+      []) {
       const st = tagMap(s.Tags);
       assert.equal(st.Name, 'kiln-test');
       assert.equal(st.Environment, 'dev');
@@ -97,27 +83,27 @@ describe('amazon-ebs build against moto', () => {
     }
 
     const { instanceId, keyName } = await assertCleanedUp(text);
-    const i = (await api.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations?.[0]
-      ?.Instances?.[0];
-    assert.equal(i?.ImageId, moto.seed.source_ami);
-    assert.equal(i?.SubnetId, moto.seed.most_free_subnet);
-    assert.equal(i?.VpcId, moto.seed.vpc_id);
+    const i = (await env.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })))
+      .Reservations?.[0]?.Instances?.[0];
+    assert.equal(i?.ImageId, env.moto.seed.source_ami);
+    assert.equal(i?.SubnetId, env.moto.seed.most_free_subnet);
+    assert.equal(i?.VpcId, env.moto.seed.vpc_id);
     assert.equal(i?.KeyName, keyName);
     assert.equal(tagMap(i?.Tags).Name, 'Packer Builder');
     assert.ok(tagMap(i?.Tags)['kiln-run-id']);
     assert.deepEqual(
       (i?.SecurityGroups ?? []).map((g) => g.GroupId),
-      [moto.seed.security_group_id],
+      [env.moto.seed.security_group_id],
     );
-    const ak = await inst.homeAuthorizedKeys();
+    const ak = await env.inst.homeAuthorizedKeys();
     assert.ok(!ak.includes(keyName), `temporary key still in authorized_keys:\n${ak}`);
 
     for (const line of [
       '==> Prevalidating any provided VPC information',
       `==> Prevalidating AMI Name: ${String(raw.ami_name)}`,
-      `    Found Image ID: ${moto.seed.source_ami}`,
-      `    Found VPC ID: ${moto.seed.vpc_id}`,
-      `    Found Subnet ID: ${moto.seed.most_free_subnet}`,
+      `    Found Image ID: ${env.moto.seed.source_ami}`,
+      `    Found VPC ID: ${env.moto.seed.vpc_id}`,
+      `    Found Subnet ID: ${env.moto.seed.most_free_subnet}`,
       '==> Launching a source AWS instance...',
       '    Adding tag: "Name": "Packer Builder"',
       '==> Trying to remove ephemeral keys from authorized_keys files',
@@ -157,7 +143,7 @@ describe('amazon-ebs build against moto', () => {
   });
 
   it('renders build-time variables in tags and snapshot_tags', async () => {
-    const raw = referenceConfig(moto, inst, {
+    const raw = env.config({
       tags: { Name: 'kiln-test', Base: '{{ .SourceAMIName }}', Region: '{{ .BuildRegion }}' },
       snapshot_tags: { Kind: 'root', From: '{{ .SourceAMI }}', Name: 'snap' },
       run_tags: { Owner: '{{ .SourceAMIOwner }}' },
@@ -165,28 +151,33 @@ describe('amazon-ebs build against moto', () => {
     const { artifact, error, ui, data } = await runBuild(raw, ['true']);
     assert.equal(error, undefined, `${error?.message}\n${ui.text()}`);
     const ami = grab(artifact?.toString() ?? '', /us-east-1: (ami-[0-9a-f]+)/);
-    const img = (await api.send(new DescribeImagesCommand({ ImageIds: [ami] }))).Images?.[0];
+    const img = (await env.ec2.send(new DescribeImagesCommand({ ImageIds: [ami] }))).Images?.[0];
     const { ['kiln-run-id']: runTag, ...userTags } = tagMap(img?.Tags);
     assert.ok(runTag);
-    assert.deepEqual(userTags, { Name: 'kiln-test', Base: moto.seed.source_ami_name, Region: 'us-east-1' });
+    assert.deepEqual(userTags, {
+      Name: 'kiln-test',
+      Base: env.moto.seed.source_ami_name,
+      Region: 'us-east-1',
+    });
     const snaps = (img?.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId ?? '').filter(Boolean);
-    for (const s of (await api.send(new DescribeSnapshotsCommand({ SnapshotIds: snaps }))).Snapshots ?? []) {
+    for (const s of (await env.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: snaps }))).Snapshots ??
+      []) {
       const { ['kiln-run-id']: snapRun, ...snapTags } = tagMap(s.Tags);
       assert.equal(snapRun, runTag);
       assert.deepEqual(snapTags, {
         Name: 'snap',
-        Base: moto.seed.source_ami_name,
+        Base: env.moto.seed.source_ami_name,
         Region: 'us-east-1',
         Kind: 'root',
-        From: moto.seed.source_ami,
+        From: env.moto.seed.source_ami,
       });
     }
     const instanceId = grab(ui.text(), /Instance ID: (i-[0-9a-f]+)/);
-    const i = (await api.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations?.[0]
-      ?.Instances?.[0];
-    assert.equal(tagMap(i?.Tags).Owner, moto.seed.source_ami_owner);
+    const i = (await env.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })))
+      .Reservations?.[0]?.Instances?.[0];
+    assert.equal(tagMap(i?.Tags).Owner, env.moto.seed.source_ami_owner);
     // generated data for provisioners (B.12/B.13)
-    assert.equal(data[0]?.SourceAMI, moto.seed.source_ami);
+    assert.equal(data[0]?.SourceAMI, env.moto.seed.source_ami);
     assert.equal(data[0]?.BuildRegion, 'us-east-1');
     assert.equal(data[0]?.ID, instanceId);
     assert.equal(data[0]?.Host, '127.0.0.1');
@@ -195,14 +186,14 @@ describe('amazon-ebs build against moto', () => {
   });
 
   it('a failing provisioner removes every temporary resource and reports the error', async () => {
-    const raw = referenceConfig(moto, inst, { security_group_ids: [] });
+    const raw = env.config({ security_group_ids: [] });
     const { artifact, error, ui } = await runBuild(raw, ['exit 3']);
     const text = ui.text();
     assert.equal(artifact, undefined);
     assert.match(error?.message ?? '', /Script exited with non-zero exit status: 3/);
     await assertCleanedUp(text);
     const sg = grab(text, /Creating temporary security group for this instance: (\S+)/);
-    const groups = await api.send(
+    const groups = await env.ec2.send(
       new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [sg] }] }),
     );
     assert.deepEqual(groups.SecurityGroups ?? [], []);
@@ -211,7 +202,7 @@ describe('amazon-ebs build against moto', () => {
   });
 
   it('-on-error=abort leaves the temporary resources and lists them', async () => {
-    const raw = referenceConfig(moto, inst, { security_group_ids: [] });
+    const raw = env.config({ security_group_ids: [] });
     const pc = packerConfig({ onError: 'abort' });
     const { error, ui } = await runBuild(raw, ['exit 4'], pc);
     const text = ui.text();
@@ -219,14 +210,14 @@ describe('amazon-ebs build against moto', () => {
     const instanceId = grab(text, /Instance ID: (i-[0-9a-f]+)/);
     const keyName = grab(text, /Creating temporary keypair: (\S+)/);
     const sgName = grab(text, /Creating temporary security group for this instance: (\S+)/);
-    const i = (await api.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations?.[0]
-      ?.Instances?.[0];
+    const i = (await env.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })))
+      .Reservations?.[0]?.Instances?.[0];
     assert.equal(i?.State?.Name, 'running');
-    const kp = await api.send(new DescribeKeyPairsCommand({ KeyNames: [keyName] }));
+    const kp = await env.ec2.send(new DescribeKeyPairsCommand({ KeyNames: [keyName] }));
     assert.equal(kp.KeyPairs?.length, 1);
     assert.equal(tagMap(kp.KeyPairs?.[0]?.Tags)['kiln-run-id'], pc.runUuid);
     const sg = (
-      await api.send(
+      await env.ec2.send(
         new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [sgName] }] }),
       )
     ).SecurityGroups?.[0];

@@ -3,7 +3,7 @@
  * temporary key, force_deregister, and a failure after CreateImage (the half-made AMI and its
  * snapshots are removed).
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DescribeImageAttributeCommand,
@@ -12,24 +12,10 @@ import {
   EC2Client,
   type Image,
 } from '@aws-sdk/client-ec2';
-import { startMoto, startMotoInstance, type Moto, type MotoInstance } from '../env/moto.js';
-import { ec2, packerConfig, referenceConfig, runBuild, tagMap, testEnv } from './helpers.js';
+import { amazonEnv } from '../env/amazon-env.js';
+import { packerConfig, runBuild, tagMap } from './helpers.js';
 
-let moto: Moto;
-let inst: MotoInstance;
-let api: EC2Client;
-
-before(async () => {
-  moto = await startMoto();
-  inst = await startMotoInstance(moto);
-  testEnv(inst);
-  api = ec2(moto);
-});
-
-after(async () => {
-  await inst?.stop();
-  await moto?.stop();
-});
+const env = amazonEnv({ processEnv: true });
 
 async function imagesNamed(client: EC2Client, name: string): Promise<Image[]> {
   return (
@@ -43,7 +29,7 @@ async function imagesNamed(client: EC2Client, name: string): Promise<Image[]> {
 
 describe('amazon-ebs image steps', () => {
   it('copies to ami_regions, sets description and launch permissions, tags every region', async () => {
-    const raw = referenceConfig(moto, inst, {
+    const raw = env.config({
       ami_regions: ['us-west-2', 'us-east-1', 'us-west-2'],
       ami_description: 'built from {{ .SourceAMI }} in {{ .BuildRegion }}',
       ami_users: ['123456789012'],
@@ -67,11 +53,7 @@ describe('amazon-ebs image steps', () => {
       ),
       text,
     );
-    const westApi = new EC2Client({
-      region: 'us-west-2',
-      endpoint: moto.endpoint,
-      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    });
+    const westApi = new EC2Client(env.clientConfig('us-west-2'));
     const copy = (await westApi.send(new DescribeImagesCommand({ ImageIds: [west] }))).Images?.[0];
     assert.equal(copy?.State, 'available');
     assert.equal(copy?.Name, raw.ami_name);
@@ -80,7 +62,7 @@ describe('amazon-ebs image steps', () => {
     assert.ok(ui.lines.includes('    Modifying: description'), text);
     assert.ok(ui.lines.includes('    Modifying: users'), text);
     for (const [client, id] of [
-      [api, east],
+      [env.ec2, east],
       [westApi, west],
     ] as const) {
       // (moto ignores Description in ModifyImageAttribute; the UI lines below show it was sent)
@@ -97,22 +79,18 @@ describe('amazon-ebs image steps', () => {
 
   it('force_deregister replaces an AMI of the same name (and its snapshots with force_delete_snapshot)', async () => {
     const name = `kiln-force-${Date.now()}`;
-    const first = await runBuild(referenceConfig(moto, inst, { ami_name: name }), ['true']);
+    const first = await runBuild(env.config({ ami_name: name }), ['true']);
     assert.equal(first.error, undefined, first.error?.message);
-    const old = (await imagesNamed(api, name))[0];
+    const old = (await imagesNamed(env.ec2, name))[0];
     const oldSnaps = (old.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId ?? '').filter(Boolean);
 
-    const clash = await runBuild(referenceConfig(moto, inst, { ami_name: name }), ['true']);
+    const clash = await runBuild(env.config({ ami_name: name }), ['true']);
     assert.equal(
       clash.error?.message,
       `Error: AMI Name: '${name}' is used by an existing AMI: ${old.ImageId ?? ''}`,
     );
 
-    const second = await runBuild(
-      referenceConfig(moto, inst, { ami_name: name }),
-      ['true'],
-      packerConfig({ force: true }),
-    );
+    const second = await runBuild(env.config({ ami_name: name }), ['true'], packerConfig({ force: true }));
     assert.equal(second.error, undefined, second.error?.message);
     const text = second.ui.text();
     assert.ok(
@@ -120,18 +98,19 @@ describe('amazon-ebs image steps', () => {
       text,
     );
     assert.ok(second.ui.lines.includes(`==> Deregistered AMI ${name}, id: ${old.ImageId ?? ''}`), text);
-    const now = await imagesNamed(api, name);
+    const now = await imagesNamed(env.ec2, name);
     assert.equal(now.length, 1);
     assert.notEqual(now[0].ImageId, old.ImageId);
     // without force_delete_snapshot the old snapshots stay
-    const snaps = (await api.send(new DescribeSnapshotsCommand({ SnapshotIds: oldSnaps }))).Snapshots ?? [];
+    const snaps =
+      (await env.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: oldSnaps }))).Snapshots ?? [];
     assert.equal(snaps.length, oldSnaps.length);
   });
 
   it('a failure after CreateImage deregisters the half-made AMI and deletes its snapshots', async () => {
     const name = `kiln-late-fail-${Date.now()}`;
     // A copy to a region the endpoint does not know fails after CreateImage.
-    const raw = referenceConfig(moto, inst, {
+    const raw = env.config({
       ami_name: name,
       ami_regions: ['mars-north-1'],
       skip_region_validation: true,
@@ -155,9 +134,9 @@ describe('amazon-ebs image steps', () => {
     assert.ok(ui.lines.includes(`==> Deregistered AMI id: ${ami}`), text);
     const snap = /Deleted snapshot: (snap-[0-9a-f]+)/.exec(text)?.[1];
     assert.ok(snap, text);
-    assert.deepEqual(await imagesNamed(api, name), []);
+    assert.deepEqual(await imagesNamed(env.ec2, name), []);
     await assert.rejects(
-      api.send(new DescribeSnapshotsCommand({ SnapshotIds: [snap] })),
+      env.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snap] })),
       /NotFound|does not exist/,
     );
     assert.ok(ui.lines.includes('==> Terminating the source AWS instance...'), text);

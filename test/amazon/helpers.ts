@@ -20,6 +20,7 @@ import type { TemplateEngine } from '../../src/config/decode.js';
 import { motoEc2, type Moto, type MotoInstance } from '../env/moto.js';
 import { referenceConfig as envReferenceConfig, useProcessEnv } from '../env/amazon-env.js';
 import { packerConfigWith } from '../../src/core/packer-config.js';
+import { ConfigError } from '../../src/util/errors.js';
 
 export class RecordingUi implements Ui {
   readonly lines: string[] = [];
@@ -60,6 +61,17 @@ export function commandHook(commands: string[], seen: GeneratedData[] = []): Pro
 
 export function packerConfig(over: Partial<PackerConfig> = {}): PackerConfig {
   return packerConfigWith({ buildName: 'amazon-ebs', builderType: 'amazon-ebs', ...over });
+}
+
+/** What prepareEbs refuses `raw` for (its ConfigError's problems; none: []); other errors are thrown. */
+export function prepareProblems(raw: RawConfig, pc: PackerConfig = packerConfig()): string[] {
+  try {
+    prepareEbs([raw], pc);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
 }
 
 /** A reference-like template config (§ lab build/config.json) pointed at the test environment. */

@@ -10,18 +10,15 @@
  *   denied` in a working directory the user may not write to. The build runs as `nobody` (root may
  *   write anywhere) on a pseudo-terminal (-debug pauses answer only to a terminal) against moto.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DescribeKeyPairsCommand, DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
-import { prepareEbs } from '../../src/builders/amazon-ebs/config.js';
 import { goPathError } from '../../src/builders/amazon/common/steps/prepare-steps.js';
-import { ConfigError } from '../../src/util/errors.js';
-import { motoEc2, startMoto, type Moto } from '../env/moto.js';
+import { amazonEnv } from '../env/amazon-env.js';
 import { AWS_TEST_ENV, runKilnOnTerminal } from '../env/kiln-cli.js';
-import { packerConfig } from './helpers.js';
+import { prepareProblems } from './helpers.js';
 
 const SPOT_TAGS = 'spot_tags should not be set when not requesting a spot instance';
 
@@ -34,13 +31,7 @@ function problems(over: Record<string, unknown>): string[] {
     ssh_username: 'ec2-user',
     ...over,
   };
-  try {
-    prepareEbs([raw], packerConfig());
-    return [];
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.problems;
-  }
+  return prepareProblems(raw);
 }
 
 describe('spot_tags without a spot price (run_config.go: SpotTags != nil)', () => {
@@ -72,23 +63,12 @@ describe("Go's *PathError text for the debug key file", () => {
 });
 
 describe('-debug in a working directory the user may not write to', () => {
-  let moto: Moto;
-  let dir: string;
-
-  before(async () => {
-    moto = await startMoto();
-    dir = await mkdtemp(join(tmpdir(), 'kiln-debugkey-'));
-    await chmod(dir, 0o755);
-  });
-
-  after(async () => {
-    await moto?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  // Searchable by `nobody`, who runs the build below.
+  const env = amazonEnv({ dir: 'kiln-debugkey-', setUp: () => chmod(env.dir, 0o755) });
 
   it("fails with Packer's `Error saving debug key: open ec2_amazon-ebs.pem: permission denied`, exit 1, key pair and group removed", async () => {
-    const work = join(dir, 'work');
-    const home = join(dir, 'home');
+    const work = join(env.dir, 'work');
+    const home = join(env.dir, 'home');
     for (const d of [work, home]) await rm(d, { recursive: true, force: true });
     await import('node:fs/promises').then((fs) => Promise.all([fs.mkdir(work), fs.mkdir(home)]));
     await chmod(home, 0o777);
@@ -99,9 +79,9 @@ describe('-debug in a working directory the user may not write to', () => {
           {
             type: 'amazon-ebs',
             region: 'us-east-1',
-            custom_endpoint_ec2: moto.endpoint,
-            source_ami: moto.seed.source_ami,
-            subnet_id: moto.seed.most_free_subnet,
+            custom_endpoint_ec2: env.moto.endpoint,
+            source_ami: env.moto.seed.source_ami,
+            subnet_id: env.moto.seed.most_free_subnet,
             instance_type: 't3.micro',
             ssh_username: 'u',
             ami_name: 'kiln-debug-key-{{timestamp}}',
@@ -137,16 +117,11 @@ describe('-debug in a working directory the user may not write to', () => {
     assert.doesNotMatch(r.out, /Error removing debug key/);
     assert.doesNotMatch(r.out, /\n\s+at .+\(.+:\d+:\d+\)/, 'no stack trace');
     assert.deepEqual(await readdir(work), ['build.json']);
-    const ec2 = motoEc2(moto);
-    try {
-      assert.deepEqual((await ec2.send(new DescribeKeyPairsCommand({}))).KeyPairs ?? [], []);
-      const groups = (await ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? [];
-      assert.deepEqual(
-        groups.filter((g) => g.GroupName?.startsWith('packer_')),
-        [],
-      );
-    } finally {
-      ec2.destroy();
-    }
+    assert.deepEqual((await env.ec2.send(new DescribeKeyPairsCommand({}))).KeyPairs ?? [], []);
+    const groups = (await env.ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? [];
+    assert.deepEqual(
+      groups.filter((g) => g.GroupName?.startsWith('packer_')),
+      [],
+    );
   });
 });
