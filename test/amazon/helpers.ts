@@ -17,8 +17,7 @@ import { prepareEbs } from '../../src/builders/amazon-ebs/config.js';
 import { runEbs } from '../../src/builders/amazon-ebs/run.js';
 import * as interpolate from '../../src/interpolate/index.js';
 import type { TemplateEngine } from '../../src/config/decode.js';
-import { motoEc2, type Moto, type MotoInstance } from '../env/moto.js';
-import { referenceConfig as envReferenceConfig, useProcessEnv } from '../env/amazon-env.js';
+import { motoEc2, type Moto } from '../env/moto.js';
 import { packerConfigWith } from '../../src/core/packer-config.js';
 import { ConfigError } from '../../src/util/errors.js';
 
@@ -74,11 +73,6 @@ export function prepareProblems(raw: RawConfig, pc: PackerConfig = packerConfig(
   return [];
 }
 
-/** A reference-like template config (§ lab build/config.json) pointed at the test environment. */
-export function referenceConfig(moto: Moto, inst: MotoInstance, over: RawConfig = {}): RawConfig {
-  return envReferenceConfig(moto, inst, over);
-}
-
 export interface BuildOutcome {
   artifact?: Artifact;
   error?: Error;
@@ -104,11 +98,6 @@ export async function runBuild(
   } catch (err) {
     return { error: err as Error, ui, data };
   }
-}
-
-/** This process's environment for in-process builds (test/env/amazon-env.ts `useProcessEnv`). */
-export function testEnv(inst: MotoInstance): void {
-  useProcessEnv(inst);
 }
 
 export function ec2(moto: Moto): EC2Client {
