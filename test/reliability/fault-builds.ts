@@ -1,9 +1,11 @@
 /**
- * The fault builds of faults-more.test.ts and faults-copies.test.ts (issue #6 part 3, beyond EC2's
- * main path): real `kiln build`s through the fault proxy (test/env/ec2-proxy.ts) in front of moto,
- * one moto, instance sshd and proxy per test file (`setUp`/`tearDown`). `build` runs one, removes
- * the AMIs it made (the product), and lists what it left in both regions, in IAM (roles, instance
- * profiles) and in launch templates; the figures go to $KILN_RELIABILITY_OUT/<area>.json.
+ * The fault builds of faults.test.ts, faults-more.test.ts, faults-copies.test.ts (issue #6 part 3)
+ * and ssh-drop.test.ts (part 4): real `kiln build`s through the fault proxy (test/env/ec2-proxy.ts)
+ * in front of moto, one moto, instance sshd and proxy per test file (`setUp` or `setUpWith`, then
+ * `tearDown`). `build` runs one through the proxy; `runCase` runs one the caller drives (ssh-drop
+ * kills its connection). Both remove the AMIs it made (the product) and list what it left in both
+ * regions, in IAM (roles, instance profiles) and in launch templates; the figures go to
+ * $KILN_RELIABILITY_OUT/<area>.json.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -41,7 +43,8 @@ const WEST_KEY = 'arn:aws:kms:us-west-2:123456789012:key/0f4a3e1c-5b2d-4c6e-9a8b
 
 let moto: Moto;
 let inst: MotoInstance;
-let proxy: Ec2Proxy;
+let proxy: Ec2Proxy | undefined;
+let name = 'faults-more';
 let ec2: Record<string, EC2Client>;
 let iam: IAMClient;
 let dir: string;
@@ -55,18 +58,35 @@ interface Row {
 }
 const rows: Row[] = [];
 
+export interface SetUpOptions {
+  /** Names the temporary folder (`kiln-<name>-…`) and the AMIs; 'faults-more' by default. */
+  name?: string;
+  /** false: no proxy, kiln talks to moto directly (`build` needs the proxy; `runCase` does not). */
+  proxy?: boolean;
+}
+
 /** Starts moto, the instance sshd and the proxy (call from `before`). */
 export async function setUp(): Promise<void> {
+  await start({});
+}
+
+/** `setUp` with options, for `before(setUpWith({ … }))`. */
+export function setUpWith(options: SetUpOptions): () => Promise<void> {
+  return () => start(options);
+}
+
+async function start(options: SetUpOptions): Promise<void> {
+  name = options.name ?? 'faults-more';
   moto = await startMoto();
   inst = await startMotoInstance(moto);
-  proxy = await startEc2Proxy(moto.endpoint);
+  if (options.proxy !== false) proxy = await startEc2Proxy(moto.endpoint);
   ec2 = { [EAST]: motoEc2(moto, EAST), [WEST]: motoEc2(moto, WEST) };
   iam = new IAMClient({
     region: EAST,
     endpoint: moto.endpoint,
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
   });
-  dir = await mkdtemp(join(tmpdir(), 'kiln-faults-more-'));
+  dir = await mkdtemp(join(tmpdir(), `kiln-${name}-`));
 }
 
 /** Writes the figures and stops everything (call from `after`). */
@@ -96,12 +116,12 @@ export const IAM_FAILURE = { status: 500, code: 'ServiceFailure', message: 'Serv
 export type Kind = 'throttle' | 'internal' | 'drop' | 'drop-after';
 export type Choose = (req: ProxyRequest) => ProxyDecision;
 
-/** Faults at `rate` of the requests `which` selects, kinds drawn from `kinds`, all from one seed. */
+/** Faults at `rate` of the requests `which` selects (all by default), kinds drawn from `kinds`, all from one seed. */
 export function atRate(
   seed: number,
   rate: number,
   kinds: Kind[],
-  which: (r: ProxyRequest) => boolean,
+  which: (r: ProxyRequest) => boolean = () => true,
 ): Choose {
   const rnd = prng(seed);
   return (req) => {
@@ -144,13 +164,15 @@ export const COPIES = () => ({
   region_kms_key_ids: { [WEST]: WEST_KEY },
 });
 
-function template(name: string, over: Record<string, unknown>): unknown {
+const PROVISIONED = [{ type: 'shell', inline: ['echo provisioned-ok'] }];
+
+function template(n: string, over: Record<string, unknown>, provisioners: unknown[]): unknown {
   return {
     builders: [
       {
         type: 'amazon-ebs',
         region: EAST,
-        ami_name: `kiln-faults-more-${name}-{{timestamp}}`,
+        ami_name: `kiln-${name}-${n}-{{timestamp}}`,
         instance_type: 't4g.medium',
         source_ami: moto.seed.source_ami,
         subnet_id: moto.seed.most_free_subnet,
@@ -158,13 +180,13 @@ function template(name: string, over: Record<string, unknown>): unknown {
         ssh_host: '127.0.0.1',
         ssh_port: String(inst.port),
         ssh_timeout: '1m',
-        custom_endpoint_ec2: proxy.endpoint,
+        custom_endpoint_ec2: proxy?.endpoint ?? moto.endpoint,
         aws_polling: { delay_seconds: 1, max_attempts: 60 },
-        tags: { Name: `kiln-faults-more-${name}` },
+        tags: { Name: `kiln-${name}-${n}` },
         ...over,
       },
     ],
-    provisioners: [{ type: 'shell', inline: ['echo provisioned-ok'] }],
+    provisioners,
   };
 }
 
@@ -221,15 +243,16 @@ async function ownImages(region: string): Promise<string[]> {
     .filter((id) => id !== moto.seed.decoy_ami && id !== moto.seed.source_ami);
 }
 
-export interface CaseResult {
+/** How a case's kiln run ended, and how many faults it met. */
+export interface Ran {
   code: number | null;
   out: string;
-  launched: number;
   faults: number;
-  /** Successful (HTTP 200) answers moto gave, by action, for the requests that went through the proxy. */
-  done: Record<string, number>;
-  /** Every request that reached the proxy, by action. */
-  sent: Record<string, number>;
+}
+
+/** A case's run and the end state read from moto afterwards. */
+export interface Outcome extends Ran {
+  launched: number;
   /** The AMIs of the artifact, by region. */
   amis: Record<string, string>;
   /** Own AMIs per region right after the build (the artifact's, and anything left). */
@@ -237,40 +260,41 @@ export interface CaseResult {
   leaked: string[];
 }
 
-/** One build through the proxy; the AMIs it made (the product) are then removed and leaks listed. */
-export async function build(
+export interface CaseResult extends Outcome {
+  /** Successful (HTTP 200) answers moto gave, by action, for the requests that went through the proxy. */
+  done: Record<string, number>;
+  /** Every request that reached the proxy, by action. */
+  sent: Record<string, number>;
+  /** The requests that reached moto (whatever it answered), by action. */
+  reached: Record<string, number>;
+}
+
+/**
+ * One case: writes its template (the builder with `over`, then `provisioners`), lets `run` run kiln
+ * on it with the tests' environment (`extra` last), then removes the AMIs it made (the product),
+ * lists what it left and adds the case's figures row.
+ */
+export async function runCase(
   label: string,
-  choose: Choose,
   over: Record<string, unknown>,
-): Promise<CaseResult> {
+  run: (file: string, env: Record<string, string>) => Promise<Ran>,
+  options: { provisioners?: unknown[]; env?: Record<string, string> } = {},
+): Promise<Outcome> {
   const file = join(dir, `${rows.length}.json`);
-  await writeFile(file, JSON.stringify(template(String(rows.length), over)));
+  await writeFile(
+    file,
+    JSON.stringify(template(String(rows.length), over, options.provisioners ?? PROVISIONED)),
+  );
   const before = await instanceCount();
-  let faults = 0;
-  proxy.clearLog();
-  proxy.setPolicy((req) => {
-    const d = choose(req);
-    if (d !== 'pass') faults++;
-    return d;
+  const r = await run(file, {
+    ...AWS_TEST_ENV,
+    KILN_TEST_SSH_RETRY_MS: '500',
+    ...(process.env.KILN_FAULTS_LOG
+      ? { PACKER_LOG: '1', PACKER_LOG_PATH: join(process.env.KILN_FAULTS_LOG, `${rows.length}.log`) }
+      : {}),
+    ...options.env,
   });
-  const r = await runKiln(['build', '-color=false', file], {
-    env: {
-      ...AWS_TEST_ENV,
-      KILN_TEST_SSH_RETRY_MS: '500',
-      ...(process.env.KILN_FAULTS_LOG
-        ? { PACKER_LOG: '1', PACKER_LOG_PATH: join(process.env.KILN_FAULTS_LOG, `${rows.length}.log`) }
-        : {}),
-    },
-    timeoutMs: 240_000,
-  });
-  proxy.setPolicy(() => 'pass');
   const launched = (await instanceCount()) - before;
-  const done: Record<string, number> = {};
-  const sent: Record<string, number> = {};
-  for (const e of proxy.log()) {
-    sent[e.action] = (sent[e.action] ?? 0) + 1;
-    if (e.status === 200) done[e.action] = (done[e.action] ?? 0) + 1;
-  }
   const amis: Record<string, string> = {};
   const block = /--> amazon-ebs: AMIs were created:\n((?:[a-z0-9-]+: ami-[0-9a-f]+\n?)+)/.exec(r.out)?.[1];
   for (const m of (block ?? '').matchAll(/([a-z0-9-]+): (ami-[0-9a-f]+)/g)) amis[m[1]] = m[2];
@@ -290,17 +314,57 @@ export async function build(
     ...(await leftovers(ec2[WEST], moto.seed)).map((l) => `${WEST} ${l}`),
     ...(await otherLeftovers()),
   ];
-  rows.push({ case: label, exit: r.code, faults, runInstances: launched, leaked });
+  rows.push({ case: label, exit: r.code, faults: r.faults, runInstances: launched, leaked });
   // The next case starts clean even when this one leaked (the leak is still a failure below).
   if (leaked.length > 0) {
     await removeLeftovers(ec2[EAST], moto.seed);
     await removeLeftovers(ec2[WEST], moto.seed);
     await removeOthers();
   }
-  return { code: r.code, out: r.out, launched, faults, done, sent, amis, images, leaked };
+  return { code: r.code, out: r.out, faults: r.faults, launched, amis, images, leaked };
 }
 
-export function assertBuilt(r: CaseResult, regions: string[] = [EAST]): void {
+/**
+ * One `kiln build` through the proxy, each request's answer chosen by `choose` (`env` added to
+ * kiln's environment); the AMIs it made (the product) are then removed and leaks listed.
+ */
+export async function build(
+  label: string,
+  choose: Choose,
+  over: Record<string, unknown>,
+  env: Record<string, string> = {},
+): Promise<CaseResult> {
+  const p = proxy;
+  assert.ok(p, 'build needs the proxy (setUpWith without proxy: false)');
+  const r = await runCase(
+    label,
+    over,
+    async (file, kilnEnv) => {
+      let faults = 0;
+      p.clearLog();
+      p.setPolicy((req) => {
+        const d = choose(req);
+        if (d !== 'pass') faults++;
+        return d;
+      });
+      const k = await runKiln(['build', '-color=false', file], { env: kilnEnv, timeoutMs: 240_000 });
+      p.setPolicy(() => 'pass');
+      return { code: k.code, out: k.out, faults };
+    },
+    { env },
+  );
+  const done: Record<string, number> = {};
+  const sent: Record<string, number> = {};
+  const reached: Record<string, number> = {};
+  for (const e of p.log()) {
+    sent[e.action] = (sent[e.action] ?? 0) + 1;
+    if (e.status > 0) reached[e.action] = (reached[e.action] ?? 0) + 1;
+    if (e.status === 200) done[e.action] = (done[e.action] ?? 0) + 1;
+  }
+  return { ...r, done, sent, reached };
+}
+
+export function assertBuilt(r: Outcome, regions: string[] = [EAST]): void {
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /amazon-ebs: provisioned-ok/);
   assert.deepEqual(Object.keys(r.amis).sort(), regions.sort(), r.out);
@@ -312,10 +376,18 @@ export function assertBuilt(r: CaseResult, regions: string[] = [EAST]): void {
   assert.deepEqual(r.leaked, [], r.out);
 }
 
-export function assertFailedClean(r: CaseResult, message: RegExp): void {
-  assert.equal(r.code, 1, r.out);
-  assert.match(r.out, message);
-  assert.doesNotMatch(r.out, /\n\s+at .+\(.+:\d+:\d+\)/, 'no stack trace');
+export function assertFailedClean(r: Outcome, message: RegExp): void {
+  assertFailed(r, message);
   assert.deepEqual(r.amis, {}, r.out);
   assert.deepEqual(r.leaked, [], r.out);
 }
+
+/** Exit 1 with `message` in the output, and no stack trace. */
+export function assertFailed(r: Ran, message: RegExp): void {
+  assert.equal(r.code, 1, r.out);
+  assert.match(r.out, message);
+  assert.doesNotMatch(r.out, /\n\s+at .+\(.+:\d+:\d+\)/, 'no stack trace');
+}
+
+/** The suite's temporary folder (after the set-up). */
+export const workDir = (): string => dir;
