@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { startMoto, startMotoInstance } = await import(join(root, 'dist/test/env/moto.js'));
+// As kiln does (src/builders/amazon/common/aws.ts): no SDK warning about Node 20 in the demo's output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const ec2sdk = await import('@aws-sdk/client-ec2');
 
 const moto = await startMoto();
@@ -56,6 +58,8 @@ try {
     if (snaps.length) {
       const s = await api.send(new ec2sdk.DescribeSnapshotsCommand({ SnapshotIds: snaps }));
       for (const snap of s.Snapshots ?? []) console.log(`  snapshot ${snap.SnapshotId}: encrypted=${snap.Encrypted} tags: ${tags(snap.Tags)}`);
+      if ((s.Snapshots ?? []).some((snap) => !snap.Encrypted))
+        console.log('  (moto does not carry the root volume\'s KMS encryption over to the snapshot CreateImage makes; EC2 does)');
     }
     const keys = await api.send(new ec2sdk.DescribeKeyPairsCommand({}));
     const left = (keys.KeyPairs ?? []).filter((k) => /^packer_/.test(k.KeyName ?? ''));
