@@ -51,7 +51,7 @@ export class AmiArtifact implements Artifact {
       try {
         const ec2 = await this.ec2For(region);
         const out = await ec2.client.send(new ec2.sdk.DescribeImagesCommand({ ImageIds: [ami] }));
-        for (const img of out.Images ?? []) await destroyImage(ec2, img, undefined, false);
+        for (const img of out.Images ?? []) await destroyImage(ec2, img, { say: false });
       } catch (err) {
         errs.push(awsErrorText(err));
       }

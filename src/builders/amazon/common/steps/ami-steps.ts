@@ -59,7 +59,19 @@ function amiWaitError(err: unknown): string {
  * build's run id, the snapshots are first marked `kiln-state=incomplete`: a build killed between
  * DeregisterImage and DeleteSnapshot leaves snapshots that `kiln cleanup` recognises as orphans.
  */
-export async function destroyImage(ec2: Ec2, img: Image, ui?: Ui, say = true, runId = ''): Promise<void> {
+export async function destroyImage(
+  ec2: Ec2,
+  img: Image,
+  opts: {
+    /** Where to say "Deregistered AMI id: …" and "Deleted snapshot: …" (Packer's lines). */
+    ui?: Ui;
+    /** false: remove silently (the intermediary image of encrypt_boot, as 1.6.6). Default true. */
+    say?: boolean;
+    /** The build's run id: mark the snapshots before deregistering. '' (default): do not mark. */
+    runId?: string;
+  } = {},
+): Promise<void> {
+  const { ui, say = true, runId = '' } = opts;
   const { client, sdk } = ec2;
   const unauthorized = (err: unknown) => awsErrorCode(err) === 'UnauthorizedOperation';
   // A lost answer to an earlier try: the image or snapshot is gone already.
@@ -256,7 +268,7 @@ export const stepCreateAmi: Step<S> & { created?: Image } = {
     try {
       const d = await client.send(new sdk.DescribeImagesCommand({ ImageIds: [id] }));
       for (const img of d.Images ?? []) {
-        await destroyImage(state.ec2, img, ui, true, state.runId);
+        await destroyImage(state.ec2, img, { ui, runId: state.runId });
         dropLeftover(state, img.ImageId ?? '');
         for (const s of snapshotIds(img)) dropLeftover(state, s);
       }
@@ -283,7 +295,7 @@ async function removeCopies(state: S, ui: Ui): Promise<void> {
         known?.ImageId === id
           ? known
           : (await ec2.client.send(new ec2.sdk.DescribeImagesCommand({ ImageIds: [id] }))).Images?.[0];
-      await destroyImage(ec2, img ?? { ImageId: id }, ui, true, state.runId);
+      await destroyImage(ec2, img ?? { ImageId: id }, { ui, runId: state.runId });
       dropLeftover(state, id);
       for (const s of snapshotIds(img ?? {})) dropLeftover(state, s);
       delete state.amis[region];
@@ -375,7 +387,7 @@ export const stepAmiRegionCopy: Step<S> = {
     if (!img) return;
     ui.say('Deregistering the AMI and deleting unencrypted temporary AMIs and snapshots'); // parity:
     try {
-      await destroyImage(state.ec2, img, ui, false, state.runId);
+      await destroyImage(state.ec2, img, { ui, say: false, runId: state.runId });
       dropLeftover(state, img.ImageId ?? '');
       for (const s of snapshotIds(img)) dropLeftover(state, s);
       // Fixed 1.6.6 quirk (H.12): the deleted intermediary is not reported as an artifact.
