@@ -5,7 +5,7 @@
 import type { EC2Client, Filter, Tag } from '@aws-sdk/client-ec2';
 import type { CleanupApi } from './execute.js';
 import type { Found } from './plan.js';
-import { incompleteImageTags, RUN_ID_TAG, STATE_INCOMPLETE, STATE_TAG } from './tags.js';
+import { markSnapshotsIncomplete, RUN_ID_TAG, STATE_INCOMPLETE, STATE_TAG } from './tags.js';
 
 type Sdk = typeof import('@aws-sdk/client-ec2');
 
@@ -198,7 +198,7 @@ export function ec2CleanupApi(sdk: Sdk, client: EC2Client, region: string): Clea
       await client.send(new sdk.DeregisterImageCommand({ ImageId: id }));
     },
     async markSnapshots(ids, runId) {
-      await client.send(new sdk.CreateTagsCommand({ Resources: ids, Tags: incompleteImageTags(runId) }));
+      await markSnapshotsIncomplete({ client, sdk }, ids, runId);
     },
     async deleteSnapshot(id) {
       await client.send(new sdk.DeleteSnapshotCommand({ SnapshotId: id }));

@@ -47,6 +47,22 @@ export function incompleteImageTags(runId: string): Array<{ Key: string; Value: 
 }
 
 /**
+ * Marks snapshots half-made (`kiln-run-id`, `kiln-state=incomplete`) in one CreateTags: whatever
+ * deregisters a kiln AMI (the builder's cleanup, `kiln cleanup`) calls this first, so that
+ * snapshots outliving their AMI are recognised as orphans.
+ */
+export async function markSnapshotsIncomplete(
+  ec2: { client: EC2Client; sdk: typeof import('@aws-sdk/client-ec2') },
+  snapshotIds: string[],
+  runId: string,
+): Promise<void> {
+  if (snapshotIds.length === 0) return;
+  await ec2.client.send(
+    new ec2.sdk.CreateTagsCommand({ Resources: snapshotIds, Tags: incompleteImageTags(runId) }),
+  );
+}
+
+/**
  * Marks AMIs and snapshots as finished (the build's product): removes `kiln-state` and keeps the
  * run id. The builder calls this once per region after the last image step succeeded.
  */

@@ -19,9 +19,9 @@ import {
 } from '../state.js';
 import { imageWait, poll, retry, WaiterError } from '../waiters.js';
 import {
-  incompleteImageTags,
   incompleteImageTagSpecifications,
   markImagesComplete,
+  markSnapshotsIncomplete,
 } from '../../../../cleanup/tags.js';
 import { toMapping } from './instance-steps.js';
 import { alreadyGone, attemptsOf, eventually, lookUp, mayHaveHappened } from '../retry.js';
@@ -80,12 +80,8 @@ export async function destroyImage(
       if (!alreadyGone(err)) throw err;
     });
   const snaps = snapshotIds(img);
-  if (runId !== '' && snaps.length > 0) {
-    // Best effort: a failure here must not keep the image from being removed.
-    await client
-      .send(new sdk.CreateTagsCommand({ Resources: snaps, Tags: incompleteImageTags(runId) }))
-      .catch(() => undefined);
-  }
+  // Best effort: a failure here must not keep the image from being removed.
+  if (runId !== '') await markSnapshotsIncomplete(ec2, snaps, runId).catch(() => undefined);
   await retry(
     11,
     () => gone(() => client.send(new sdk.DeregisterImageCommand({ ImageId: img.ImageId }))),
@@ -192,7 +188,7 @@ export const stepCreateAmi: Step<S> & { created?: Image } = {
                 // Marked half-made from its first moment (for `kiln cleanup`); unmarked at the end. Its
                 // snapshots are marked before anything deregisters the image (destroyImage): a
                 // "snapshot" TagSpecification here is refused by moto (the lab's EC2) with a 500.
-                TagSpecifications: incompleteImageTagSpecifications(state.runId, ['image']),
+                TagSpecifications: incompleteImageTagSpecifications(state.runId),
               }),
               { abortSignal: signal },
             )
